@@ -1,0 +1,84 @@
+/*
+ * Every limit of Tessera in one place, each with its unit and the reason for its value.
+ * Modules enforce these with a clear error (TS_ERR_TOO_LARGE, ...) instead of growing a buffer.
+ * Related limits are tied together with _Static_assert at the bottom.
+ */
+#ifndef TS_BASE_LIMITS_H
+#define TS_BASE_LIMITS_H
+
+/* ---- Erasure coding (reference §2) ---- */
+/* GF(2^8) has 256 elements and evaluation points must be distinct; 255 keeps share numbers in a
+ * byte with room for a sentinel. */
+#define TS_EC_SHARES_MAX 255
+/* Production share size; a piece is share i of every stripe. */
+#define TS_EC_SHARE_SIZE_DEFAULT 256
+/* Share sizes above 64 KiB buy nothing (stripes already fill caches) and bound decode buffers. */
+#define TS_EC_SHARE_SIZE_MAX 65536
+/* The padding rule appends zeros and a 4-byte big-endian count (reference §1). */
+#define TS_PAD_COUNT_SIZE 4
+
+/* ---- Segments and encryption (reference §1, §3) ---- */
+/* Plaintext per segment; the uplink and satellite must agree (order limits depend on it). */
+#define TS_SEGMENT_SIZE_MAX (64u * 1024 * 1024)
+/* Objects whose plaintext is below this are stored inline in the satellite DB. */
+#define TS_INLINE_SIZE_MAX 4096
+/* AES-256-GCM: 32-byte keys, 12-byte nonces (the first 12 of a 24-byte storj nonce), 16-byte tags. */
+#define TS_KEY_SIZE 32
+#define TS_NONCE_SIZE 24
+#define TS_GCM_NONCE_SIZE 12
+#define TS_GCM_TAG_SIZE 16
+/* Ciphertext block = one production stripe (29 x 256), so a range read decrypts whole stripes. */
+#define TS_ENCRYPTION_BLOCK_SIZE 7424
+/* Plain object keys are bounded so encrypted keys (about 1.4x plus per-component overhead) stay
+ * under the satellite's 4000-byte column limit. */
+#define TS_OBJECT_KEY_MAX 1024
+#define TS_ENCRYPTED_KEY_MAX 4000
+/* Bucket names follow S3: 3..63 characters. */
+#define TS_BUCKET_NAME_MIN 3
+#define TS_BUCKET_NAME_MAX 63
+/* Encrypted user metadata per object (satellite limit). */
+#define TS_METADATA_ENCRYPTED_MAX 2048
+
+/* ---- Access and API keys (reference §4, §5) ---- */
+/* A serialized macaroon: head, caveats and tail. 64 KiB allows hundreds of caveats yet bounds
+ * parsing of hostile input. */
+#define TS_MACAROON_SIZE_MAX 65536
+#define TS_MACAROON_CAVEATS_MAX 256
+#define TS_CAVEAT_SIZE_MAX 8192
+#define TS_CAVEAT_PATHS_MAX 64
+/* A serialized access grant (base58 text) and its decoded payload. */
+#define TS_ACCESS_GRANT_TEXT_MAX 262144
+#define TS_ACCESS_STORE_ENTRIES_MAX 256
+/* Node URL "nodeid@host:port": base58 ID (~50) + host (253) + port. */
+#define TS_NODE_URL_MAX 512
+/* Argon2id root-key derivation (reference §3.6): 64 MiB, one pass. */
+#define TS_ARGON2_MEMORY_BYTES (64u * 1024 * 1024)
+#define TS_ARGON2_PASSES 1
+#define TS_PASSPHRASE_MAX 1024
+
+/* ---- Encodings ---- */
+/* base58 is quadratic in length; decoding hostile text is capped here. */
+#define TS_BASE58_TEXT_MAX 262144
+
+/* ---- Identity and transport (reference §6, §10) ---- */
+#define TS_NODE_ID_SIZE 32
+/* Minimum proof-of-work for production storage nodes; local networks configure ~8-12. */
+#define TS_ID_DIFFICULTY_PRODUCTION 36
+/* One RPC message; a piece chunk is at most 256 KiB plus framing. Larger frames are refused. */
+#define TS_RPC_FRAME_MAX (4u * 1024 * 1024)
+/* Piece data chunk sent per upload/download message; large writes amortise TLS records. */
+#define TS_RPC_CHUNK_SIZE (256u * 1024)
+
+/* ---- Logging ---- */
+/* One log line; longer messages are cut (with a marker), never split or allocated. */
+#define TS_LOG_LINE_MAX 2048
+
+_Static_assert(TS_INLINE_SIZE_MAX < TS_SEGMENT_SIZE_MAX, "inline objects are single segments");
+_Static_assert(TS_ENCRYPTION_BLOCK_SIZE > TS_GCM_TAG_SIZE, "a block holds plaintext and tag");
+_Static_assert(TS_ENCRYPTION_BLOCK_SIZE % TS_EC_SHARE_SIZE_DEFAULT == 0,
+               "an encryption block is a whole number of shares");
+_Static_assert(TS_OBJECT_KEY_MAX < TS_ENCRYPTED_KEY_MAX, "encryption grows keys");
+_Static_assert(TS_RPC_CHUNK_SIZE < TS_RPC_FRAME_MAX, "a chunk fits a frame with its envelope");
+_Static_assert(TS_GCM_NONCE_SIZE <= TS_NONCE_SIZE, "GCM uses a prefix of the nonce");
+
+#endif

@@ -8,6 +8,10 @@ if(TS_WERROR)
     list(APPEND TS_WARNINGS -Werror)
 endif()
 
+if(NOT TS_SANITIZE STREQUAL "")
+    # Sanitized builds keep some optimization so the suite's heavier tests stay quick.
+    add_compile_options(-O1 -g)
+endif()
 if(TS_SANITIZE STREQUAL "address")
     add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
                         -fno-omit-frame-pointer)

@@ -1,0 +1,280 @@
+/*
+ * libtessera: the uplink library, Tessera's public C API.
+ *
+ * An application opens a project from an access grant (a string holding the satellite's address,
+ * an API key and the encryption keys), then creates buckets and uploads, downloads, lists and
+ * deletes objects. Everything is encrypted on this machine before it leaves: object keys with
+ * keys derived from the grant, contents with a random key per 64 MiB segment. Segments are
+ * erasure-coded into pieces that stream straight to storage nodes; the satellite only ever sees
+ * ciphertext, encrypted keys and sizes. See docs/uplink.md for the pipelines and memory bounds.
+ *
+ * Conventions: every fallible call returns ul_err (UL_OK is 0; other values are the codes of
+ * Tessera's error table, named UL_ERR_* below for the ones callers commonly test). ul_strerror()
+ * gives the sentence, ul_error_detail() the specifics of the calling thread's last failure.
+ * Handles are opaque; whoever opens/_new's a handle closes/_free's it; _free(NULL) is a no-op.
+ * Strings are NUL-terminated UTF-8. A project may be used from several threads at once; one
+ * upload, download or iterator belongs to one thread at a time.
+ */
+#ifndef TESSERA_UPLINK_H
+#define TESSERA_UPLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UL_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                      */
+
+typedef int ul_err;
+
+/* The codes callers usually branch on (same numbers as core/base/error.h; checked at build). */
+enum {
+    UL_OK = 0,
+    UL_ERR_NOMEM = 1,
+    UL_ERR_INVALID_ARGUMENT = 2,
+    UL_ERR_TOO_LARGE = 3,
+    UL_ERR_MALFORMED = 5,
+    UL_ERR_AUTH_FAILED = 9,      /* data failed authentication (wrong key or tampering) */
+    UL_ERR_NOT_ENOUGH_SHARES = 11, /* too few nodes answered to rebuild or store a segment */
+    UL_ERR_NOT_FOUND = 13,       /* bucket or object does not exist */
+    UL_ERR_EXISTS = 14,          /* bucket already exists */
+    UL_ERR_PERMISSION_DENIED = 15, /* the access grant does not allow this */
+    UL_ERR_TIMEOUT = 22,
+    UL_ERR_CONNECT = 23,
+    UL_ERR_CANCELED = 26,
+    UL_ERR_NOT_EMPTY = 35,       /* bucket still holds objects (delete with force) */
+};
+
+/* The sentence for err ("not found"); never NULL. */
+const char *ul_strerror(ul_err err);
+/* The symbolic name ("NOT_FOUND"); never NULL. */
+const char *ul_errname(ul_err err);
+/* Details of the calling thread's most recent failed call ("bucket \"photos\": not found",
+ * "segment 3: 5 of 8 pieces stored, not enough nodes"), or "" when there are none. Valid until
+ * the thread's next call into the library. */
+const char *ul_error_detail(void);
+
+/* Frees a string or buffer the library returned (serialized grants). NULL is a no-op. */
+void ul_free(void *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Access grants                                                                               */
+
+/* A parsed access grant: satellite URL, API key (macaroon) and encryption store. Immutable. */
+struct ul_access;
+
+/* Parses a serialized grant (base58check text, at most 256 KiB). UL_ERR_MALFORMED for bad text
+ * or checksum. *out is owned by the caller (ul_access_free). */
+UL_WARN_UNUSED ul_err ul_access_parse(const char *grant, struct ul_access **out);
+
+/* Creates a grant from an API key: dials satellite_url ("nodeid@host:port"), fetches the
+ * project's salt and derives the root encryption key from passphrase with argon2id (64 MiB,
+ * a fraction of a second). The same passphrase and project give the same keys anywhere.
+ * Errors: UL_ERR_MALFORMED (API key or URL), UL_ERR_CONNECT / UL_ERR_TIMEOUT, the satellite's
+ * verdict on the key (UL_ERR_PERMISSION_DENIED, ...). */
+UL_WARN_UNUSED ul_err ul_access_request(const char *satellite_url, const char *api_key,
+                                        const char *passphrase, struct ul_access **out);
+
+/* Serializes a grant; *out is a NUL-terminated string freed with ul_free. */
+UL_WARN_UNUSED ul_err ul_access_serialize(const struct ul_access *access, char **out);
+
+/* The satellite URL the grant points at (owned by access). */
+const char *ul_access_satellite_url(const struct ul_access *access);
+
+/* What a derived grant may do. Zero-initialise and set what is allowed; times are Unix seconds,
+ * 0 meaning unbounded. */
+struct ul_permission {
+    bool allow_download;
+    bool allow_upload;
+    bool allow_list;
+    bool allow_delete;
+    int64_t not_before_s;
+    int64_t not_after_s;
+};
+
+/* A bucket and an optional key prefix ("" or NULL = the whole bucket). The prefix is cut at
+ * whole '/' components: "photos/2024" shares "photos/2024/..." (a trailing '/' is ignored). */
+struct ul_share_prefix {
+    const char *bucket;
+    const char *prefix;
+};
+
+/* Offline restriction ("share"): derives a grant that can do at most perm, only under the given
+ * prefixes (none = every bucket the parent can reach), and carries only the keys for those
+ * prefixes. Nothing is sent to the satellite; the restriction is a caveat nobody can remove.
+ * UL_ERR_INVALID_ARGUMENT when perm allows nothing or a prefix lies outside the parent's keys. */
+UL_WARN_UNUSED ul_err ul_access_share(const struct ul_access *access,
+                                      const struct ul_permission *perm,
+                                      const struct ul_share_prefix *prefixes, size_t prefix_count,
+                                      struct ul_access **out);
+
+void ul_access_free(struct ul_access *access);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Projects                                                                                    */
+
+struct ul_project;
+
+/* Optional tuning; zero-initialise, 0 means the default. */
+struct ul_config {
+    const char *user_agent; /* sent with every satellite request; default "tessera-uplink" */
+    int dial_timeout_ms;    /* per TCP+TLS dial; default 10,000 */
+    int request_timeout_ms; /* per satellite request or idle piece stream; default 60,000 */
+    int piece_streams_max;  /* concurrent piece streams per upload/download; default 120 */
+};
+
+/* Opens a project: creates a throwaway TLS identity and the connection pool. The satellite is
+ * dialled lazily, so this only fails on bad arguments or resources. config may be NULL.
+ * The project keeps its own copy of access. Close with ul_project_close, which waits for nothing:
+ * close uploads, downloads and iterators first. */
+UL_WARN_UNUSED ul_err ul_project_open(const struct ul_access *access,
+                                      const struct ul_config *config, struct ul_project **out);
+void ul_project_close(struct ul_project *project);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Buckets (names are 3..63 characters: lower-case letters, digits, '-' and '.')              */
+
+#define UL_BUCKET_NAME_MAX 63
+
+struct ul_bucket_info {
+    char name[UL_BUCKET_NAME_MAX + 1];
+    int64_t created_s; /* Unix seconds */
+};
+
+/* info may be NULL. UL_ERR_EXISTS when the bucket exists (info is then filled if possible). */
+UL_WARN_UNUSED ul_err ul_bucket_create(struct ul_project *project, const char *name,
+                                       struct ul_bucket_info *info);
+/* UL_ERR_NOT_FOUND when absent. */
+UL_WARN_UNUSED ul_err ul_bucket_stat(struct ul_project *project, const char *name,
+                                     struct ul_bucket_info *info);
+/* UL_ERR_NOT_EMPTY when it holds objects and force is false; force deletes the objects too. */
+UL_WARN_UNUSED ul_err ul_bucket_delete(struct ul_project *project, const char *name, bool force);
+
+/* Iterates buckets in name order, fetching pages from the satellite as needed. */
+struct ul_bucket_iter;
+/* cursor: list names after this one (NULL or "" = from the start). */
+UL_WARN_UNUSED ul_err ul_bucket_list(struct ul_project *project, const char *cursor,
+                                     struct ul_bucket_iter **out);
+/* *item points into it (valid until the next call); *item is NULL at the end. */
+UL_WARN_UNUSED ul_err ul_bucket_iter_next(struct ul_bucket_iter *it,
+                                          const struct ul_bucket_info **item);
+void ul_bucket_iter_free(struct ul_bucket_iter *it);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Objects: information, listing, deletion                                                    */
+
+#define UL_OBJECT_KEY_MAX 1024
+
+/* One user metadata pair (both NUL-terminated; at most ~2 KiB in total once encrypted). */
+struct ul_metadata_entry {
+    const char *key;
+    const char *value;
+};
+
+struct ul_object_info {
+    const char *key;      /* plaintext key; for a prefix it ends with '/' */
+    bool is_prefix;       /* non-recursive listing: a "directory" holding more keys */
+    uint64_t size;        /* plaintext bytes */
+    int64_t created_s;    /* Unix seconds */
+    int64_t expires_s;    /* Unix seconds, 0 = never */
+    const struct ul_metadata_entry *metadata; /* metadata_count entries */
+    size_t metadata_count;
+    void *storage_; /* private: one allocation holding the strings above */
+};
+
+/* Frees what info points to (for infos filled by ul_object_stat) and zeroes it. */
+void ul_object_info_release(struct ul_object_info *info);
+
+/* Fills a caller-owned info (release with ul_object_info_release). UL_ERR_NOT_FOUND when the
+ * object (or the bucket) does not exist. */
+UL_WARN_UNUSED ul_err ul_object_stat(struct ul_project *project, const char *bucket,
+                                     const char *key, struct ul_object_info *info);
+/* Deletes the object; UL_ERR_NOT_FOUND when absent. Pieces are reclaimed by the nodes later. */
+UL_WARN_UNUSED ul_err ul_object_delete(struct ul_project *project, const char *bucket,
+                                       const char *key);
+
+struct ul_list_options {
+    const char *prefix; /* only keys under this prefix; must be "" or end with '/' */
+    const char *cursor; /* continue after this key (from a previous listing) */
+    bool recursive;     /* false: keys below the next '/' are folded into one prefix item */
+    bool metadata;      /* also decrypt user metadata (costs more per item) */
+};
+
+struct ul_object_iter;
+/* opts may be NULL (whole bucket, non-recursive). Object keys are encrypted component by
+ * component, so the order is that of the ciphertexts, not alphabetical. */
+UL_WARN_UNUSED ul_err ul_object_list(struct ul_project *project, const char *bucket,
+                                     const struct ul_list_options *opts,
+                                     struct ul_object_iter **out);
+/* *item points into it (valid until the next call); *item is NULL at the end. An object whose
+ * key does not decrypt with this grant's keys is skipped. */
+UL_WARN_UNUSED ul_err ul_object_iter_next(struct ul_object_iter *it,
+                                          const struct ul_object_info **item);
+void ul_object_iter_free(struct ul_object_iter *it);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Upload                                                                                      */
+
+struct ul_upload_options {
+    int64_t expires_s; /* Unix seconds after which nodes may drop the object; 0 = never */
+    const struct ul_metadata_entry *metadata;
+    size_t metadata_count;
+    int parallelism; /* segments in flight at once, 1..4; default 2. Each in-flight segment
+                        holds its n pieces in reusable buffers (about n/k x 64 MiB), see
+                        docs/uplink.md for the memory bound */
+};
+
+struct ul_upload;
+
+/* Starts an upload of bucket/key (key 1..1024 bytes). opts may be NULL. Nothing is visible
+ * until ul_upload_commit. */
+UL_WARN_UNUSED ul_err ul_upload_begin(struct ul_project *project, const char *bucket,
+                                      const char *key, const struct ul_upload_options *opts,
+                                      struct ul_upload **out);
+/* Appends len bytes. Data is encrypted, erasure-coded and sent as each 64 MiB segment fills,
+ * so memory stays bounded whatever the object size. After an error the upload can only be
+ * aborted. */
+UL_WARN_UNUSED ul_err ul_upload_write(struct ul_upload *upload, const void *data, size_t len);
+/* Sends the last segment and commits: the object appears atomically (replacing an older object
+ * of the same key). Always frees upload, whether it succeeds or not. info may be NULL; when
+ * given it is filled on success and must be released with ul_object_info_release. */
+UL_WARN_UNUSED ul_err ul_upload_commit(struct ul_upload *upload, struct ul_object_info *info);
+/* Abandons the upload and frees it; pieces already stored are reclaimed by garbage collection.
+ * NULL is a no-op. */
+void ul_upload_abort(struct ul_upload *upload);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Download                                                                                    */
+
+struct ul_download_options {
+    uint64_t offset; /* first plaintext byte */
+    int64_t length;  /* bytes to read; < 0 = to the end. Ranges past the end are cut short. */
+};
+
+struct ul_download;
+
+/* Opens bucket/key for reading (opts NULL = the whole object). Only the stripes covering the
+ * range are fetched. UL_ERR_NOT_FOUND when the object does not exist. */
+UL_WARN_UNUSED ul_err ul_download_open(struct ul_project *project, const char *bucket,
+                                       const char *key, const struct ul_download_options *opts,
+                                       struct ul_download **out);
+/* Reads up to cap bytes into buf; *got is 0 only at the end of the range. Data is returned only
+ * after it was authenticated (AES-GCM), so a lying node cannot inject bytes: it is detected and
+ * other pieces are used. UL_ERR_NOT_ENOUGH_SHARES when too few honest nodes answer. */
+UL_WARN_UNUSED ul_err ul_download_read(struct ul_download *download, void *buf, size_t cap,
+                                       size_t *got);
+/* The object's information (owned by download). */
+const struct ul_object_info *ul_download_info(const struct ul_download *download);
+void ul_download_close(struct ul_download *download);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

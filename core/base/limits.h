@@ -69,6 +69,25 @@
 /* Piece data chunk sent per upload/download message; large writes amortise TLS records. */
 #define TS_RPC_CHUNK_SIZE (256u * 1024)
 
+/* ---- Database (core/db) ---- */
+/* Connections per ts_db pool: enough for the satellite's RPC threads to overlap on PostgreSQL,
+ * small enough that several processes stay under the server's max_connections (default 100). */
+#define TS_DB_POOL_SIZE_DEFAULT 8
+#define TS_DB_POOL_SIZE_MAX 64
+/* Longest wait for a free pooled connection before TS_ERR_BUSY. */
+#define TS_DB_POOL_WAIT_MS 30000
+/* SQLite: how long a writer waits for the database lock before SQLITE_BUSY. */
+#define TS_DB_BUSY_TIMEOUT_MS 5000
+/* ts_db_tx runs its function at most this often when transactions conflict (SERIALIZABLE
+ * conflicts are normal under contention; the backoff grows to ~100 ms, so this is seconds). */
+#define TS_DB_TX_ATTEMPTS_MAX 30
+/* PostgreSQL connect timeout (libpq connect_timeout), seconds. */
+#define TS_DB_CONNECT_TIMEOUT_S 10
+/* Parameters $1..$N per statement; bulk work uses several statements in one transaction. */
+#define TS_DB_PARAMS_MAX 256
+/* A database URL (libpq conninfo or SQLite path). */
+#define TS_DB_URL_MAX 4096
+
 /* ---- Logging ---- */
 /* One log line; longer messages are cut (with a marker), never split or allocated. */
 #define TS_LOG_LINE_MAX 2048

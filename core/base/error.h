@@ -51,6 +51,7 @@
     X(REVOKED, "the API key was revoked")                                                          \
     X(NOT_EMPTY, "not empty")                                                                      \
     X(UNAVAILABLE, "service unavailable")                                                          \
+    X(END_OF_STREAM, "end of stream: the peer has nothing more to send")                           \
     X(INTERNAL, "internal error (a bug): please report it")
 
 typedef enum {

@@ -68,6 +68,50 @@
 #define TS_RPC_FRAME_MAX (4u * 1024 * 1024)
 /* Piece data chunk sent per upload/download message; large writes amortise TLS records. */
 #define TS_RPC_CHUNK_SIZE (256u * 1024)
+/* Highest difficulty identity creation accepts: 2^(64-8) key generations is already infeasible. */
+#define TS_ID_DIFFICULTY_MAX 64
+/* Node ID text: base58 of 1 + 32 + 4 bytes is at most 51 characters, plus the NUL. */
+#define TS_NODE_ID_TEXT_MAX 64
+/* DNS names are at most 253 characters (RFC 1035); IPv6 literals are shorter. */
+#define TS_HOST_NAME_MAX 253
+/* A P-256 SubjectPublicKeyInfo is 91 bytes DER; 128 leaves room without being unbounded. */
+#define TS_PUBLIC_KEY_DER_MAX 128
+/* A DER ECDSA P-256 signature is at most 72 bytes. */
+#define TS_SIGNATURE_MAX 72
+/* identity.cert / identity.key / ca.* PEM files: two P-256 certificates are ~1.5 KiB. */
+#define TS_IDENTITY_FILE_MAX (64u * 1024)
+/* TLS: one read(2) pulls up to this much ciphertext (many 16 KiB records per syscall). */
+#define TS_TLS_READ_BUFFER_SIZE (256u * 1024)
+/* TLS: encrypted records are gathered until this many bytes, then written in one go. */
+#define TS_TLS_WRITE_COALESCE_SIZE (256u * 1024)
+/* RPC method names ("/piecestore.Piecestore/Upload"). */
+#define TS_RPC_METHOD_MAX 128
+/* Methods one server may register. */
+#define TS_RPC_METHODS_MAX 128
+/* Text carried by an RPC error frame. */
+#define TS_RPC_ERROR_MESSAGE_MAX 1024
+/* Server connections (one thread each) unless configured: a node serving 110-piece uploads from
+ * a few uplinks at once, with 256 KiB stacks about 64 MiB of address space. */
+#define TS_RPC_CONNECTIONS_DEFAULT 256
+/* Stack of a connection thread: handlers keep big buffers on the heap. */
+#define TS_RPC_THREAD_STACK_SIZE (256u * 1024)
+/* Server: a connection idle between streams this long is closed; longer than the client pool's
+ * idle expiry so the client normally closes first. */
+#define TS_RPC_IDLE_TIMEOUT_MS 120000
+/* Each read/write inside a stream (a stalled peer frees its thread after this). */
+#define TS_RPC_IO_TIMEOUT_MS 30000
+/* TCP connect + TLS handshake. */
+#define TS_RPC_DIAL_TIMEOUT_MS 10000
+/* Client pool: idle connections kept in total, per node, and for how long. */
+#define TS_RPC_POOL_IDLE_MAX 256
+#define TS_RPC_POOL_IDLE_PER_NODE 4
+#define TS_RPC_POOL_IDLE_TIMEOUT_MS 60000
+/* A canceled stream's connection is kept only if the server's final frame arrives within this
+ * many bytes and milliseconds (else closing is cheaper than draining). */
+#define TS_RPC_CANCEL_DRAIN_BYTES_MAX (8u * 1024 * 1024)
+#define TS_RPC_CANCEL_DRAIN_MS 2000
+/* Busy answer: time the acceptor spends on a connection past the cap. */
+#define TS_RPC_BUSY_TIMEOUT_MS 1000
 
 /* ---- Database (core/db) ---- */
 /* Connections per ts_db pool: enough for the satellite's RPC threads to overlap on PostgreSQL,

@@ -9,8 +9,9 @@ PKGS_BUILD="build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libpq-dev libmicrohttpd-dev
   libcmocka-dev"
-# Test oracles and fuzzing: zfec is an independent RS implementation, clang brings libFuzzer.
-PKGS_TEST="python3 python3-zfec clang libclang-rt-14-dev"
+# Test oracles and fuzzing: zfec is an independent RS implementation, argon2 (the reference CLI)
+# cross-checks our libsodium argon2id, clang brings libFuzzer.
+PKGS_TEST="python3 python3-zfec argon2 clang libclang-rt-14-dev"
 
 want="$PKGS_BUILD $PKGS_TEST"
 if [ "${1:-}" = "--extra" ]; then

@@ -37,7 +37,7 @@ ts_err ts_ed25519_sign(const uint8_t priv[64], const void *msg, size_t len, uint
         return err;
     }
     return crypto_sign_detached(sig, NULL, len ? msg : empty_msg, len, priv) == 0 ? TS_OK
-                                                                                 : TS_ERR_CRYPTO;
+                                                                                  : TS_ERR_CRYPTO;
 }
 
 ts_err ts_ed25519_verify(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64])

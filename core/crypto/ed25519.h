@@ -1,6 +1,6 @@
 /*
- * Ed25519 signatures (libsodium) for uplink-signed orders and piece hashes (reference §7.3, §7.4):
- * the satellite hands the uplink a fresh piece key per segment. Private keys are libsodium's
+ * Ed25519 signatures (libsodium) for uplink-signed orders and piece hashes (reference §7.3,
+ * §7.4): the satellite hands the uplink a fresh piece key per segment. Private keys are libsodium's
  * 64-byte form (seed || public key); wipe them with ts_wipe when done. Thread-safe.
  */
 #ifndef TS_CRYPTO_ED25519_H

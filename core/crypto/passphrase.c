@@ -34,9 +34,8 @@ ts_err ts_root_key_from_passphrase(const char *pass, size_t pass_len, const uint
         /* The default key's path salt uses the empty encrypted path (reference §3.6). */
         err = ts_hmac_sha256(mixed, sizeof(mixed), NULL, 0, path_salt);
     }
-    if (err == TS_OK &&
-        crypto_pwhash(out, 32, pass, pass_len, path_salt, TS_ARGON2_PASSES,
-                      TS_ARGON2_MEMORY_BYTES, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (err == TS_OK && crypto_pwhash(out, 32, pass, pass_len, path_salt, TS_ARGON2_PASSES,
+                                      TS_ARGON2_MEMORY_BYTES, crypto_pwhash_ALG_ARGON2ID13) != 0) {
         ts_log_error("crypto", "argon2id failed (out of memory?) memory_bytes=%u",
                      TS_ARGON2_MEMORY_BYTES);
         err = TS_ERR_NOMEM;

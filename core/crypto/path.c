@@ -162,8 +162,7 @@ static ts_err encrypt_component(const uint8_t k_parent[32], const uint8_t k_chil
 /* Opens one unescaped component under k_parent into plain (returns its length in *len), derives
  * the child key, and checks that the nonce is the one the child key dictates. */
 static ts_err decrypt_component(const uint8_t k_parent[32], const uint8_t *sealed,
-                                size_t sealed_len, uint8_t *plain, size_t *len,
-                                uint8_t k_child[32])
+                                size_t sealed_len, uint8_t *plain, size_t *len, uint8_t k_child[32])
 {
     if (sealed_len < COMPONENT_OVERHEAD) {
         return TS_ERR_MALFORMED;
@@ -249,8 +248,8 @@ ts_err ts_path_encrypt(enum ts_path_cipher cipher, const uint8_t start_key[32], 
 
 /* Decrypts (or, for EncNull, passes through) one escaped component and appends it to out.
  * k advances to the component's key. */
-static ts_err decrypt_one(enum ts_path_cipher cipher, uint8_t k[32], const uint8_t *enc,
-                          size_t len, struct ts_buf *scratch, struct ts_buf *out)
+static ts_err decrypt_one(enum ts_path_cipher cipher, uint8_t k[32], const uint8_t *enc, size_t len,
+                          struct ts_buf *scratch, struct ts_buf *out)
 {
     uint8_t plain[TS_ENCRYPTED_KEY_MAX];
     size_t plain_len = 0;
@@ -271,9 +270,8 @@ static ts_err decrypt_one(enum ts_path_cipher cipher, uint8_t k[32], const uint8
     return err;
 }
 
-ts_err ts_path_decrypt(enum ts_path_cipher cipher, const uint8_t start_key[32],
-                       const uint8_t *enc, size_t enc_len, struct ts_buf *out,
-                       uint8_t last_key[32])
+ts_err ts_path_decrypt(enum ts_path_cipher cipher, const uint8_t start_key[32], const uint8_t *enc,
+                       size_t enc_len, struct ts_buf *out, uint8_t last_key[32])
 {
     if (last_key != NULL) {
         memset(last_key, 0, 32);

@@ -31,7 +31,7 @@ TS_WARN_UNUSED ts_err ts_path_bucket_key(const uint8_t root_key[32], const char 
  * from start_key and appends the encrypted path to out (the caller's ts_buf; its cap_max applies,
  * and the result is also bounded by TS_ENCRYPTED_KEY_MAX: TS_ERR_TOO_LARGE past either).
  * last_key (may be NULL) receives the key of the last component, from which the content key is
- * derived. TS_ERR_INVALID_ARGUMENT for an unknown cipher. On error out is left at its old length. */
+ * derived. TS_ERR_INVALID_ARGUMENT for an unknown cipher. On error out keeps its old length. */
 TS_WARN_UNUSED ts_err ts_path_encrypt(enum ts_path_cipher cipher, const uint8_t start_key[32],
                                       const char *path, size_t path_len, struct ts_buf *out,
                                       uint8_t last_key[32]);
@@ -59,7 +59,6 @@ TS_WARN_UNUSED ts_err ts_content_key_derive(const uint8_t last_key[32], uint8_t 
  * 01->01 02. The result never holds 0x2f, 0x00 or 0xff. Unescape appends the original bytes;
  * TS_ERR_MALFORMED for anything escape cannot produce. */
 TS_WARN_UNUSED ts_err ts_path_component_escape(const uint8_t *in, size_t len, struct ts_buf *out);
-TS_WARN_UNUSED ts_err ts_path_component_unescape(const uint8_t *in, size_t len,
-                                                 struct ts_buf *out);
+TS_WARN_UNUSED ts_err ts_path_component_unescape(const uint8_t *in, size_t len, struct ts_buf *out);
 
 #endif

@@ -171,9 +171,8 @@ ts_err ts_segment_encrypt(struct ts_segment_cipher *c, const uint8_t key[32],
     }
     ts_pad_write(c->tail + rest, tail_len - rest);
     for (size_t b = direct; b < blocks && err == TS_OK; b++) {
-        err = ts_segment_cipher_encrypt_block(c, key, start_nonce, b,
-                                              c->tail + (b - direct) * PLAIN_BLOCK,
-                                              out + b * CIPHER_BLOCK);
+        err = ts_segment_cipher_encrypt_block(
+            c, key, start_nonce, b, c->tail + (b - direct) * PLAIN_BLOCK, out + b * CIPHER_BLOCK);
     }
     ts_wipe(c->tail, tail_len);
     return err;

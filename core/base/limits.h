@@ -46,6 +46,8 @@
 #define TS_MACAROON_CAVEATS_MAX 256
 #define TS_CAVEAT_SIZE_MAX 8192
 #define TS_CAVEAT_PATHS_MAX 64
+/* A caveat's nonce only has to make identical restrictions distinct (Storj uses 4 bytes). */
+#define TS_CAVEAT_NONCE_MAX 32
 /* A serialized access grant (base58 text) and its decoded payload. */
 #define TS_ACCESS_GRANT_TEXT_MAX 262144
 #define TS_ACCESS_STORE_ENTRIES_MAX 256

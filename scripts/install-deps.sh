@@ -12,6 +12,8 @@ PKGS_BUILD="build-essential cmake pkg-config
 # Test oracles and fuzzing: zfec is an independent RS implementation, argon2 (the reference CLI)
 # cross-checks our libsodium argon2id, clang brings libFuzzer.
 PKGS_TEST="python3 python3-zfec argon2 clang libclang-rt-14-dev"
+# A throwaway PostgreSQL 15 server for the database tests (scripts/pg-throwaway.sh, docs/db.md).
+PKGS_TEST="$PKGS_TEST postgresql"
 
 want="$PKGS_BUILD $PKGS_TEST"
 if [ "${1:-}" = "--extra" ]; then

@@ -22,8 +22,8 @@ struct ts_db {
     char *target; /* SQLite path (or ":memory:") or the libpq URL */
     struct ts_db_options opts;
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* signalled when a connection returns to the pool */
-    int size;              /* conns in the pool */
+    pthread_cond_t cv; /* signalled when a connection returns to the pool */
+    int size;          /* conns in the pool */
     struct ts_db_conn *conns;
 };
 
@@ -449,17 +449,11 @@ static void backoff(int attempt, const void *salt)
     }
 }
 
-/* One attempt: BEGIN, fn, COMMIT; ROLLBACK on any failure. */
-static ts_err tx_attempt(struct ts_db_conn *conn, bool write, ts_db_tx_fn fn, void *ctx)
+/* fn inside the open transaction; returns its result or the first failure. */
+static ts_err tx_body(struct ts_db_conn *conn, ts_db_tx_fn fn, void *ctx)
 {
-    const struct db_ops *ops = conn->db->ops;
-    conn->conflict = conn->tx_failed = false;
-    ts_err err = ops->exec(conn, write ? ops->begin_write_sql : ops->begin_read_sql);
-    if (err != TS_OK) {
-        return err;
-    }
     conn->in_tx = true;
-    err = fn(conn, ctx);
+    ts_err err = fn(conn, ctx);
     TS_ASSERT(conn->stmts_open == 0); /* the function frees its statements */
     if (err == TS_OK && conn->tx_failed) {
         ts_log_error(DB_LOG, "transaction function returned success after a failed statement: "
@@ -467,13 +461,29 @@ static ts_err tx_attempt(struct ts_db_conn *conn, bool write, ts_db_tx_fn fn, vo
         err = TS_ERR_DB;
     }
     conn->in_tx = false;
+    return err;
+}
+
+/* One attempt: BEGIN, fn, COMMIT; ROLLBACK on any failure. */
+static ts_err tx_attempt(struct ts_db_conn *conn, bool write, ts_db_tx_fn fn, void *ctx)
+{
+    const struct db_ops *ops = conn->db->ops;
+    conn->conflict = conn->tx_failed = false;
+    ts_err err = ops->exec(conn, write ? ops->begin_write_sql : ops->begin_read_sql);
     if (err == TS_OK) {
-        err = ops->exec(conn, "COMMIT");
+        err = tx_body(conn, fn, ctx);
+        if (err == TS_OK) {
+            err = ops->exec(conn, "COMMIT");
+        }
     }
     if (err != TS_OK && !conn->broken) {
         bool conflict = conn->conflict;
         (void)ops->exec(conn, "ROLLBACK"); /* fails harmlessly when nothing is open */
         conn->conflict = conflict;
+    }
+    if (!write && ops->end_read_sql != NULL && !conn->broken &&
+        ops->exec(conn, ops->end_read_sql) != TS_OK) {
+        ts_log_error(DB_LOG, "could not end read-only mode on a connection");
     }
     return err;
 }
@@ -571,8 +581,10 @@ ts_err db_sql_params_max(const char *sql, int *max)
     }
     for (int i = 1; i <= m; i++) {
         if (!used[i]) {
-            ts_log_error(DB_LOG, "SQL parameters must be numbered $1..$%d without gaps ($%d "
-                                 "is missing)", m, i);
+            ts_log_error(DB_LOG,
+                         "SQL parameters must be numbered $1..$%d without gaps ($%d "
+                         "is missing)",
+                         m, i);
             return TS_ERR_INVALID_ARGUMENT;
         }
     }

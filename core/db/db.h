@@ -1,12 +1,16 @@
 /*
  * The database interface: one API, two backends. SQLite ("sqlite:///abs/path.db", the embedded
- * default, WAL) and PostgreSQL through libpq ("postgres://..." or "postgresql://...", also the route
- * to CockroachDB). This module is the only one that touches sqlite3 or libpq.
+ * default, WAL) and PostgreSQL through libpq ("postgres://..." or "postgresql://...", also the
+ * route to CockroachDB). This module is the only one that touches sqlite3 or libpq.
  *
  * SQL is written once, in the subset both engines accept (docs/db.md lists the rules): parameters
  * are $1, $2 ... on both backends, integers are BIGINT, byte strings BYTEA, no BOOLEAN, no
  * SERIAL/AUTOINCREMENT. A ts_db is a bounded pool of connections shared by all threads; work runs
- * inside ts_db_tx, which retries the whole function on serialization conflicts.
+ * inside ts_db_tx, which retries the whole function on serialization conflicts. docs/db.md has the
+ * rules, the durability choices and the throwaway PostgreSQL server tests use.
+ *
+ * Threads: ts_db_* functions taking a struct ts_db are thread-safe. A ts_db_conn (and its
+ * statements) belongs to the one thread that acquired it until it is released.
  */
 #ifndef TS_DB_DB_H
 #define TS_DB_DB_H
@@ -30,9 +34,9 @@ enum ts_db_backend { TS_DB_SQLITE, TS_DB_POSTGRES };
 enum ts_db_durability { TS_DB_DURABLE_FULL, TS_DB_DURABLE_NORMAL };
 
 struct ts_db_options {
-    int pool_size;            /* connections, 1..TS_DB_POOL_SIZE_MAX; 0 = TS_DB_POOL_SIZE_DEFAULT */
-    int busy_timeout_ms;      /* SQLite lock wait; 0 = TS_DB_BUSY_TIMEOUT_MS */
-    int tx_attempts_max;      /* ts_db_tx attempts on conflicts; 0 = TS_DB_TX_ATTEMPTS_MAX */
+    int pool_size;       /* connections, 1..TS_DB_POOL_SIZE_MAX; 0 = TS_DB_POOL_SIZE_DEFAULT */
+    int busy_timeout_ms; /* SQLite lock wait; 0 = TS_DB_BUSY_TIMEOUT_MS */
+    int tx_attempts_max; /* ts_db_tx attempts on conflicts; 0 = TS_DB_TX_ATTEMPTS_MAX */
     enum ts_db_durability durability; /* SQLite only */
 };
 
@@ -63,7 +67,12 @@ enum ts_db_backend ts_db_backend_get(const struct ts_db *db);
  * so read-modify-write logic is correct on every backend); SQLite BEGIN IMMEDIATE (writers
  * serialize on the database lock, waiting up to busy_timeout_ms).
  * ts_db_tx_read is for read-only work: PostgreSQL REPEATABLE READ READ ONLY (one consistent
- * snapshot, no conflicts), SQLite BEGIN DEFERRED (readers run concurrently with the writer).
+ * snapshot, no conflicts), SQLite BEGIN DEFERRED (readers run concurrently with the writer); a
+ * write inside it fails with TS_ERR_DB on both.
+ * A statement that fails inside a transaction ends it on PostgreSQL; the same is enforced on
+ * SQLite: later statements fail with TS_ERR_DB, and if fn still returns TS_OK the transaction
+ * rolls back and TS_ERR_DB is returned. To tolerate duplicates use ON CONFLICT DO NOTHING and
+ * ts_db_stmt_rows_affected instead of catching TS_ERR_EXISTS.
  * Do not call ts_db_tx from inside fn: it would take a second connection and, on SQLite, wait for
  * its own lock. Waiting for a free pooled connection is bounded by TS_DB_POOL_WAIT_MS (BUSY). */
 typedef ts_err (*ts_db_tx_fn)(struct ts_db_conn *conn, void *ctx);
@@ -105,7 +114,7 @@ TS_WARN_UNUSED ts_err ts_db_stmt_bind_blob(struct ts_db_stmt *stmt, int index, c
                                            size_t len); /* len 0: an empty blob, not NULL */
 TS_WARN_UNUSED ts_err ts_db_stmt_bind_null(struct ts_db_stmt *stmt, int index);
 TS_WARN_UNUSED ts_err ts_db_stmt_step(struct ts_db_stmt *stmt, bool *row);
-/* Rows inserted, updated or deleted by the last completed execution. */
+/* Rows inserted, updated or deleted by the last completed execution; 0 for a SELECT. */
 int64_t ts_db_stmt_rows_affected(const struct ts_db_stmt *stmt);
 TS_WARN_UNUSED ts_err ts_db_stmt_reset(struct ts_db_stmt *stmt);
 void ts_db_stmt_free(struct ts_db_stmt *stmt);
@@ -123,19 +132,19 @@ const uint8_t *ts_db_stmt_column_blob(struct ts_db_stmt *stmt, int col, size_t *
 
 /* ---- Migrations ----
  * Versions are applied in order, each in its own transaction: its sql (one or more statements,
- * may be NULL), then fn (may be NULL) for data changes, then a row in ts_schema_versions
- * (schema_name, version). Versions are 1, 2, 3 ... strictly increasing; schema_name lets several
- * components keep their own history in one database. Running again is a no-op; two processes
- * migrating at once are safe. A database whose schema is newer than the last step is refused with
- * TS_ERR_UNSUPPORTED_VERSION and a log line naming both versions. */
+ * may be NULL), then fn(conn, NULL) (may be NULL) for data changes, then a row in
+ * ts_schema_versions (schema_name, version). Versions are 1, 2, 3 ... strictly increasing;
+ * schema_name lets several components keep their own history in one database. Running again is a
+ * no-op; two processes migrating at once are safe. A database whose schema is newer than the last
+ * step is refused with TS_ERR_UNSUPPORTED_VERSION and a log line naming both versions. */
 struct ts_db_migration {
     int64_t version;
     const char *description; /* one line, stored with the version */
     const char *sql;
     ts_db_tx_fn fn;
 };
-TS_WARN_UNUSED ts_err ts_db_migrate(struct ts_db *db, const struct ts_db_migration *steps,
-                                    size_t n, const char *schema_name);
+TS_WARN_UNUSED ts_err ts_db_migrate(struct ts_db *db, const struct ts_db_migration *steps, size_t n,
+                                    const char *schema_name);
 /* The applied version of schema_name (0 when none) into *version. */
 TS_WARN_UNUSED ts_err ts_db_schema_version(struct ts_db *db, const char *schema_name,
                                            int64_t *version);

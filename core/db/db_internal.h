@@ -29,13 +29,13 @@ struct db_value {
 
 struct ts_db_conn {
     struct ts_db *db;
-    void *handle;      /* sqlite3 * or PGconn *; NULL until connected */
-    bool in_use;       /* lent out by the pool (guarded by db->mu) */
-    bool broken;       /* the connection is lost: close it when it comes back to the pool */
-    bool in_tx;        /* inside ts_db_tx */
-    bool tx_failed;    /* a statement failed inside this transaction: it can only roll back */
-    bool conflict;     /* the last failure was a serialization conflict: retry the transaction */
-    int stmts_open;    /* prepared and not yet freed */
+    void *handle;   /* sqlite3 * or PGconn *; NULL until connected */
+    bool in_use;    /* lent out by the pool (guarded by db->mu) */
+    bool broken;    /* the connection is lost: close it when it comes back to the pool */
+    bool in_tx;     /* inside ts_db_tx */
+    bool tx_failed; /* a statement failed inside this transaction: it can only roll back */
+    bool conflict;  /* the last failure was a serialization conflict: retry the transaction */
+    int stmts_open; /* prepared and not yet freed */
 };
 
 struct ts_db_stmt {
@@ -46,6 +46,7 @@ struct ts_db_stmt {
 struct db_ops {
     const char *begin_write_sql;
     const char *begin_read_sql;
+    const char *end_read_sql; /* run after a read transaction ends; may be NULL */
     /* Opens conn->handle to target (a SQLite path or a libpq URL). */
     ts_err (*connect)(struct ts_db_conn *conn, const char *target,
                       const struct ts_db_options *opts);

@@ -16,13 +16,12 @@
 #include "db/db.h"
 #include "db/db_internal.h"
 
-static const char versions_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS ts_schema_versions ("
-    " schema_name TEXT NOT NULL,"
-    " version BIGINT NOT NULL,"
-    " description TEXT NOT NULL,"
-    " applied_at_s BIGINT NOT NULL,"
-    " PRIMARY KEY (schema_name, version))";
+static const char versions_table_sql[] = "CREATE TABLE IF NOT EXISTS ts_schema_versions ("
+                                         " schema_name TEXT NOT NULL,"
+                                         " version BIGINT NOT NULL,"
+                                         " description TEXT NOT NULL,"
+                                         " applied_at_s BIGINT NOT NULL,"
+                                         " PRIMARY KEY (schema_name, version))";
 
 static ts_err versions_table_create(struct ts_db *db)
 {
@@ -170,7 +169,8 @@ ts_err ts_db_migrate(struct ts_db *db, const struct ts_db_migration *steps, size
     }
     int64_t known = steps[n - 1].version;
     if (current > known) {
-        ts_log_error(DB_LOG, "database schema %s is at version %lld, newer than this program "
+        ts_log_error(DB_LOG,
+                     "database schema %s is at version %lld, newer than this program "
                      "knows (%lld): run a newer Tessera or restore a matching backup",
                      schema_name, (long long)current, (long long)known);
         return TS_ERR_UNSUPPORTED_VERSION;

@@ -24,20 +24,20 @@
 #define OID_FLOAT8 701
 
 struct pg_param {
-    char *data;     /* heap copy (text or blob) or points at num */
+    char *data; /* heap copy (text or blob) or points at num */
     int len;
-    int format;     /* 0 text, 1 binary */
+    int format; /* 0 text, 1 binary */
     Oid type;
     bool bound;
-    bool owned;     /* data is a heap copy */
-    char num[32];   /* decimal text of an int64 or double */
+    bool owned;   /* data is a heap copy */
+    char num[32]; /* decimal text of an int64 or double */
 };
 
 struct pg_blob {
-    uint8_t *data;  /* decoded bytea of column col in row `row` */
+    uint8_t *data; /* decoded bytea of column col in row `row` */
     size_t cap;
     size_t len;
-    int row;        /* -1: nothing decoded */
+    int row; /* -1: nothing decoded */
 };
 
 struct pg_stmt {
@@ -48,7 +48,7 @@ struct pg_stmt {
     int row;                 /* current row, -1 before the first */
     int nrows;
     int64_t changes;
-    struct pg_blob *blobs;   /* [PQnfields(res)] */
+    struct pg_blob *blobs; /* [PQnfields(res)] */
 };
 
 /* ---- Errors ---- */
@@ -67,8 +67,7 @@ static ts_err pg_error(struct ts_db_conn *conn, const PGresult *res, const char 
     char ex[160];
     size_t mlen = strcspn(msg, "\n");
     if (PQstatus(h) != CONNECTION_OK || (state != NULL && strncmp(state, "08", 2) == 0) ||
-        sqlstate_is(state, "57P01") || sqlstate_is(state, "57P02") ||
-        sqlstate_is(state, "57P03")) {
+        sqlstate_is(state, "57P01") || sqlstate_is(state, "57P02") || sqlstate_is(state, "57P03")) {
         conn->broken = true;
         ts_log_error(DB_LOG, "postgres: connection lost: %.*s", (int)mlen, msg);
         return TS_ERR_UNAVAILABLE;
@@ -83,7 +82,8 @@ static ts_err pg_error(struct ts_db_conn *conn, const PGresult *res, const char 
         return TS_ERR_EXISTS;
     }
     ts_log_error(DB_LOG, "postgres: %.*s sqlstate=%s sql=\"%s\"", (int)mlen, msg,
-                 state != NULL ? state : "-", sql != NULL ? db_sql_excerpt(sql, ex, sizeof ex) : "");
+                 state != NULL ? state : "-",
+                 sql != NULL ? db_sql_excerpt(sql, ex, sizeof ex) : "");
     return sqlstate_is(state, "53100") ? TS_ERR_NO_SPACE : TS_ERR_DB;
 }
 
@@ -204,7 +204,8 @@ static ts_err pg_bind(struct ts_db_stmt *stmt, int index, const struct db_value 
     param_clear(p);
     ts_err err = TS_OK;
     switch (v->type) {
-    case DB_VALUE_NULL: break; /* data NULL, type 0: the server infers it */
+    case DB_VALUE_NULL:
+        break; /* data NULL, type 0: the server infers it */
     case DB_VALUE_INT64:
         p->type = OID_INT8;
         p->len = snprintf(p->num, sizeof p->num, "%lld", (long long)v->i);
@@ -250,8 +251,8 @@ static ts_err pg_execute(struct ts_db_stmt *stmt)
         formats[i] = p->format;
         types[i] = p->type;
     }
-    PGresult *res = PQexecParams(stmt->conn->handle, s->sql, s->nparams, types, values, lengths,
-                                 formats, 0);
+    PGresult *res =
+        PQexecParams(stmt->conn->handle, s->sql, s->nparams, types, values, lengths, formats, 0);
     ts_err err = pg_result_check(stmt->conn, res, s->sql);
     if (err != TS_OK) {
         PQclear(res);
@@ -269,7 +270,8 @@ static ts_err pg_execute(struct ts_db_stmt *stmt)
     s->res = res;
     s->nrows = PQntuples(res);
     const char *tuples = PQcmdTuples(res);
-    s->changes = tuples[0] != '\0' ? strtoll(tuples, NULL, 10) : 0;
+    bool write = PQresultStatus(res) == PGRES_COMMAND_OK || strncmp(PQcmdStatus(res), "SELECT", 6);
+    s->changes = write && tuples[0] != '\0' ? strtoll(tuples, NULL, 10) : 0;
     return TS_OK;
 }
 

@@ -17,9 +17,9 @@
 
 struct sq_stmt {
     sqlite3_stmt *st;
-    bool done;      /* stepped to SQLITE_DONE (or failed): further steps return no row */
+    bool done; /* stepped to SQLITE_DONE (or failed): further steps return no row */
     int64_t changes;
-    int nparams;    /* distinct parameters in the SQL: $1..$nparams */
+    int nparams;                         /* distinct parameters in the SQL: $1..$nparams */
     uint8_t bound[TS_DB_PARAMS_MAX + 1]; /* by $N */
 };
 
@@ -46,6 +46,9 @@ static ts_err sq_error(struct ts_db_conn *conn, int rc, const char *sql)
 
 static ts_err sq_exec(struct ts_db_conn *conn, const char *sql)
 {
+    if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(conn->handle)) {
+        return TS_OK; /* nothing open (BEGIN failed, or SQLite already rolled back) */
+    }
     int rc = sqlite3_exec(conn->handle, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? TS_OK : sq_error(conn, sqlite3_extended_errcode(conn->handle), sql);
 }
@@ -54,9 +57,8 @@ static ts_err sq_connect(struct ts_db_conn *conn, const char *target,
                          const struct ts_db_options *opts)
 {
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(target, &h,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ts_log_error(DB_LOG, "sqlite: cannot open %s: %s", target,
                      h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
@@ -68,7 +70,7 @@ static ts_err sq_connect(struct ts_db_conn *conn, const char *target,
     sqlite3_busy_timeout(h, opts->busy_timeout_ms);
     /* WAL: readers never block the writer. synchronous: see enum ts_db_durability. */
     const char *sync = opts->durability == TS_DB_DURABLE_FULL ? "PRAGMA synchronous=FULL"
-                                                               : "PRAGMA synchronous=NORMAL";
+                                                              : "PRAGMA synchronous=NORMAL";
     ts_err err = sq_exec(conn, "PRAGMA journal_mode=WAL");
     if (err == TS_OK) {
         err = sq_exec(conn, sync);
@@ -154,9 +156,15 @@ static ts_err sq_bind(struct ts_db_stmt *stmt, int index, const struct db_value 
     }
     int rc = SQLITE_OK;
     switch (v->type) {
-    case DB_VALUE_NULL: rc = sqlite3_bind_null(s->st, slot); break;
-    case DB_VALUE_INT64: rc = sqlite3_bind_int64(s->st, slot, v->i); break;
-    case DB_VALUE_DOUBLE: rc = sqlite3_bind_double(s->st, slot, v->d); break;
+    case DB_VALUE_NULL:
+        rc = sqlite3_bind_null(s->st, slot);
+        break;
+    case DB_VALUE_INT64:
+        rc = sqlite3_bind_int64(s->st, slot, v->i);
+        break;
+    case DB_VALUE_DOUBLE:
+        rc = sqlite3_bind_double(s->st, slot, v->d);
+        break;
     case DB_VALUE_TEXT:
         rc = sqlite3_bind_text64(s->st, slot, v->p, v->len, SQLITE_TRANSIENT, SQLITE_UTF8);
         break;
@@ -191,11 +199,12 @@ static ts_err sq_step(struct ts_db_stmt *stmt, bool *row)
     }
     s->done = true;
     if (rc == SQLITE_DONE) {
-        s->changes = sqlite3_changes64(stmt->conn->handle);
+        /* sqlite3_changes64 keeps the last write's count: a SELECT changed nothing. */
+        s->changes = sqlite3_stmt_readonly(s->st) ? 0 : sqlite3_changes64(stmt->conn->handle);
         return TS_OK;
     }
-    ts_err err = sq_error(stmt->conn, sqlite3_extended_errcode(stmt->conn->handle),
-                          sqlite3_sql(s->st));
+    ts_err err =
+        sq_error(stmt->conn, sqlite3_extended_errcode(stmt->conn->handle), sqlite3_sql(s->st));
     sqlite3_reset(s->st);
     return err;
 }
@@ -266,7 +275,9 @@ static const uint8_t *sq_column_blob(struct ts_db_stmt *stmt, int col, size_t *l
 
 const struct db_ops db_sqlite_ops = {
     .begin_write_sql = "BEGIN IMMEDIATE",
-    .begin_read_sql = "BEGIN DEFERRED",
+    /* query_only makes writes in ts_db_tx_read fail as PostgreSQL's READ ONLY does. */
+    .begin_read_sql = "PRAGMA query_only=1; BEGIN DEFERRED",
+    .end_read_sql = "PRAGMA query_only=0",
     .connect = sq_connect,
     .disconnect = sq_disconnect,
     .exec = sq_exec,

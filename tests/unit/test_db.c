@@ -22,8 +22,8 @@
 
 struct fixture {
     struct ts_db *db;
-    char dir[64];  /* SQLite temp dir, "" for PostgreSQL */
-    char *url;     /* the URL the db was opened with (malloc'd) */
+    char dir[64]; /* SQLite temp dir, "" for PostgreSQL */
+    char *url;    /* the URL the db was opened with (malloc'd) */
 };
 
 /* ---- Setup ---- */
@@ -149,8 +149,9 @@ static void check_rows(struct ts_db_conn *c)
     struct ts_db_stmt *st = NULL;
     bool row = false;
     size_t len = 99;
-    assert_int_equal(ts_db_stmt_prepare(c, "SELECT id, name, data, score, note FROM items "
-                                           "ORDER BY id DESC",
+    assert_int_equal(ts_db_stmt_prepare(c,
+                                        "SELECT id, name, data, score, note FROM items "
+                                        "ORDER BY id DESC",
                                         &st),
                      TS_OK);
     assert_int_equal(ts_db_stmt_step(st, &row), TS_OK);
@@ -191,8 +192,9 @@ static ts_err update_and_delete(struct ts_db_conn *c, void *ctx)
     struct ts_db_stmt *st = NULL;
     bool row = false;
     /* $1 used twice, RETURNING, and arithmetic on an int64 parameter. */
-    assert_int_equal(ts_db_stmt_prepare(c, "UPDATE items SET note = $1, score = score + $2 "
-                                           "WHERE note = $1 OR note IS NULL RETURNING id",
+    assert_int_equal(ts_db_stmt_prepare(c,
+                                        "UPDATE items SET note = $1, score = score + $2 "
+                                        "WHERE note = $1 OR note IS NULL RETURNING id",
                                         &st),
                      TS_OK);
     assert_int_equal(ts_db_stmt_bind_text(st, 1, "note"), TS_OK);
@@ -228,7 +230,7 @@ static void test_crud_all_types(void **state)
     ts_db_conn_release(f->db, c);
     assert_int_equal(ts_db_tx(f->db, update_and_delete, NULL), TS_OK);
     assert_int_equal(query_int64(f->db, "SELECT COUNT(*) FROM items"), 1);
-    assert_int_equal(query_int64(f->db, "SELECT SUM(score) FROM items") , 1);
+    assert_int_equal(query_int64(f->db, "SELECT SUM(score) FROM items"), 1);
 }
 
 /* ---- Unique violations and upserts ---- */
@@ -264,8 +266,9 @@ static ts_err upserts_fn(struct ts_db_conn *c, void *ctx)
                             7, &affected);
     assert_int_equal(err, TS_OK);
     assert_int_equal(affected, 0);
-    err = insert_key(c, "INSERT INTO keys (k, n) VALUES ($1, 0) ON CONFLICT (k) "
-                        "DO UPDATE SET n = keys.n + 1",
+    err = insert_key(c,
+                     "INSERT INTO keys (k, n) VALUES ($1, 0) ON CONFLICT (k) "
+                     "DO UPDATE SET n = keys.n + 1",
                      7, &affected);
     assert_int_equal(err, TS_OK);
     assert_int_equal(affected, 1);
@@ -307,8 +310,7 @@ static ts_err insert_ignore_failure(struct ts_db_conn *c, void *ctx)
     assert_int_equal(insert_key(c, "INSERT INTO keys (k, n) VALUES ($1, 0)", 10, NULL),
                      TS_ERR_EXISTS);
     /* The transaction is poisoned now (PostgreSQL semantics, enforced on SQLite too). */
-    assert_int_equal(insert_key(c, "INSERT INTO keys (k, n) VALUES ($1, 0)", 11, NULL),
-                     TS_ERR_DB);
+    assert_int_equal(insert_key(c, "INSERT INTO keys (k, n) VALUES ($1, 0)", 11, NULL), TS_ERR_DB);
     return TS_OK;
 }
 
@@ -323,6 +325,34 @@ static void test_rollback_leaves_nothing(void **state)
     /* A syntax error is a DB error and also rolls back the DDL before it. */
     assert_int_equal(ts_db_exec(f->db, "CREATE TABLE gone (x BIGINT); SELEKT 1"), TS_ERR_DB);
     assert_int_equal(ts_db_exec(f->db, "CREATE TABLE gone (x BIGINT)"), TS_OK);
+}
+
+static ts_err write_in_read_tx(struct ts_db_conn *c, void *ctx)
+{
+    int64_t *affected = ctx;
+    struct ts_db_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(ts_db_stmt_prepare(c, "SELECT k FROM keys", &st), TS_OK);
+    assert_int_equal(ts_db_stmt_step(st, &row), TS_OK);
+    assert_true(row);
+    *affected = ts_db_stmt_rows_affected(st); /* a SELECT changes nothing */
+    ts_db_stmt_free(st);
+    return insert_key(c, "INSERT INTO keys (k, n) VALUES ($1, 0)", 2, NULL);
+}
+
+static void test_read_tx_refuses_writes(void **state)
+{
+    struct fixture *f = fixture_get(state);
+    exec_ok(f->db, "CREATE TABLE keys (k BIGINT PRIMARY KEY, n BIGINT NOT NULL);"
+                   "INSERT INTO keys (k, n) VALUES (1, 0)");
+    int64_t affected = -1;
+    assert_int_equal(ts_db_tx_read(f->db, write_in_read_tx, &affected), TS_ERR_DB);
+    assert_int_equal(affected, 0);
+    assert_int_equal(query_int64(f->db, "SELECT COUNT(*) FROM keys"), 1);
+    /* The connection is writable again afterwards. */
+    int64_t k = 3;
+    assert_int_equal(ts_db_tx(f->db, insert_key_fn, &k), TS_OK);
+    assert_int_equal(query_int64(f->db, "SELECT COUNT(*) FROM keys"), 2);
 }
 
 /* ---- Concurrency: conflicting read-modify-write transactions from several threads ---- */
@@ -408,8 +438,9 @@ static ts_err migration_data_step(struct ts_db_conn *c, void *ctx)
 }
 
 static const struct ts_db_migration steps_v2[] = {
-    {1, "accounts", "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name TEXT NOT NULL);"
-                    "CREATE INDEX accounts_name ON accounts (name)",
+    {1, "accounts",
+     "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name TEXT NOT NULL);"
+     "CREATE INDEX accounts_name ON accounts (name)",
      NULL},
     {2, "first account and email column", "ALTER TABLE accounts ADD COLUMN email TEXT",
      migration_data_step},
@@ -478,8 +509,9 @@ static void test_pagination_orders_bytes_alike(void **state)
     struct ts_db_stmt *st = NULL;
     bool row = false;
     assert_int_equal(ts_db_conn_acquire(f->db, &c), TS_OK);
-    assert_int_equal(ts_db_stmt_prepare(c, "SELECT key, size FROM objs WHERE key > $1 "
-                                           "ORDER BY key LIMIT $2",
+    assert_int_equal(ts_db_stmt_prepare(c,
+                                        "SELECT key, size FROM objs WHERE key > $1 "
+                                        "ORDER BY key LIMIT $2",
                                         &st),
                      TS_OK);
     uint8_t cursor[2] = {0, 0};
@@ -595,6 +627,7 @@ int main(void)
         BOTH(test_crud_all_types),
         BOTH(test_unique_violation_is_exists),
         BOTH(test_rollback_leaves_nothing),
+        BOTH(test_read_tx_refuses_writes),
         BOTH(test_concurrent_increments_add_up),
         BOTH(test_migrations_apply_once_and_refuse_newer),
         BOTH(test_pagination_orders_bytes_alike),

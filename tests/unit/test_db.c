@@ -566,6 +566,42 @@ static void test_lost_connection_reconnects(void **state)
     assert_int_equal(query_int64(f->db, "SELECT 41 + 1"), 42); /* the pool reconnected */
 }
 
+static ts_err read_app_name(struct ts_db_conn *c, void *ctx)
+{
+    struct ts_db_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(
+        ts_db_stmt_prepare(c, "SELECT current_setting('application_name'), $1 + 1", &st), TS_OK);
+    assert_int_equal(ts_db_stmt_bind_int64(st, 1, INT64_C(5000000000)), TS_OK);
+    assert_int_equal(ts_db_stmt_step(st, &row), TS_OK);
+    assert_true(row);
+    snprintf(ctx, 64, "%s", ts_db_stmt_column_text(st, 0));
+    assert_true(ts_db_stmt_column_int64(st, 1) == INT64_C(5000000001)); /* int8, not int4 */
+    ts_db_stmt_free(st);
+    return TS_OK;
+}
+
+static void test_postgres_url_settings_win(void **state)
+{
+    struct fixture *f = fixture_get(state);
+    if (ts_db_backend_get(f->db) != TS_DB_POSTGRES) {
+        skip();
+    }
+    char name[64] = "";
+    assert_int_equal(ts_db_tx_read(f->db, read_app_name, name), TS_OK);
+    assert_string_equal(name, "tessera"); /* our default */
+    size_t n = strlen(f->url) + 64;
+    char *url = malloc(n);
+    assert_non_null(url);
+    snprintf(url, n, "%s&application_name=mine", f->url);
+    struct ts_db *db = NULL;
+    assert_int_equal(ts_db_open(url, &db), TS_OK);
+    assert_int_equal(ts_db_tx_read(db, read_app_name, name), TS_OK);
+    assert_string_equal(name, "mine"); /* the URL overrides it */
+    ts_db_close(db);
+    free(url);
+}
+
 /* ---- Backend-independent tests ---- */
 
 static void test_open_refuses_bad_urls(void **state)
@@ -632,6 +668,7 @@ int main(void)
         BOTH(test_migrations_apply_once_and_refuse_newer),
         BOTH(test_pagination_orders_bytes_alike),
         BOTH(test_lost_connection_reconnects),
+        BOTH(test_postgres_url_settings_win),
         cmocka_unit_test(test_open_refuses_bad_urls),
         cmocka_unit_test(test_unreachable_postgres_is_unavailable),
         cmocka_unit_test(test_sqlite_memory_is_shared_by_the_pool),

@@ -560,6 +560,15 @@ ts_err db_sql_params_max(const char *sql, int *max)
             s = skip_quoted(s);
             continue;
         }
+        if (s[0] == '-' && s[1] == '-') {
+            s += strcspn(s, "\n");
+            continue;
+        }
+        if (s[0] == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            s = e != NULL ? e + 2 : s + strlen(s);
+            continue;
+        }
         if (*s != '$' || s[1] < '0' || s[1] > '9') {
             s++;
             continue;

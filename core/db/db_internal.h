@@ -69,7 +69,7 @@ struct db_ops {
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_postgres_ops;
 
-/* Counts the distinct parameter numbers $1..$N in sql (outside quotes) and returns N in *max,
+/* Counts the distinct parameter numbers $1..$N in sql (outside quotes and comments) into *max,
  * failing with INVALID_ARGUMENT past TS_DB_PARAMS_MAX, on "$0" or on a gap ($1, $3 without $2). */
 ts_err db_sql_params_max(const char *sql, int *max);
 

@@ -545,6 +545,18 @@ static void test_pagination_orders_bytes_alike(void **state)
     assert_int_equal(ts_db_stmt_bind_int64(st, 2, 1), TS_ERR_INVALID_ARGUMENT);
     assert_int_equal(ts_db_stmt_step(st, &row), TS_ERR_INVALID_ARGUMENT); /* $1 unbound */
     ts_db_stmt_free(st);
+    /* "$n" inside literals and comments is not a parameter. */
+    assert_int_equal(ts_db_stmt_prepare(c,
+                                        "SELECT '$9', size /* $8 */ FROM objs -- $7\n"
+                                        "WHERE size = $1",
+                                        &st),
+                     TS_OK);
+    assert_int_equal(ts_db_stmt_bind_int64(st, 1, 4), TS_OK);
+    assert_int_equal(ts_db_stmt_step(st, &row), TS_OK);
+    assert_true(row);
+    assert_string_equal(ts_db_stmt_column_text(st, 0), "$9");
+    assert_int_equal(ts_db_stmt_column_int64(st, 1), 4);
+    ts_db_stmt_free(st);
     ts_db_conn_release(f->db, c);
 }
 

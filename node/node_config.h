@@ -1,0 +1,53 @@
+/*
+ * Configuration of tessera-node: a "key = value" file (# comments) and command-line flags
+ * "--key=value" / "--key value", flags winning over the file. Keys:
+ *   config           path of the config file (flag only)
+ *   identity-dir     identity.cert + identity.key                       (required)
+ *   storage-dir      blobs/, temp/, trash/, orders/, satellites/         (required)
+ *   listen           RPC address host:port (port 0 = pick one)           default 127.0.0.1:28967
+ *   allocated        space for pieces: bytes or with a unit (KB MB GB TB, KiB MiB GiB TiB)
+ *                                                                        default 1TB
+ *   trust            a trusted satellite as node URL id@host:port; repeat or comma-separate
+ *   wallet, email    operator payout address and contact (stored, reported)
+ *   dashboard        metrics/dashboard HTTP address host:port ("" = off) default 127.0.0.1:14002
+ *   max-concurrent   transfers served at once; past it clients get BUSY   default 500
+ *   min-difficulty   refuse peers with lower identity difficulty          default 0
+ *   ready-file       after start, write "rpc_port dashboard_port\n" here (tests, launchers)
+ * Errors are TS_ERR_CONFIG with a one-line explanation in err_msg.
+ */
+#ifndef NODE_CONFIG_H
+#define NODE_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "identity/identity.h"
+
+struct node_config {
+    char identity_dir[PATH_MAX];
+    char storage_dir[PATH_MAX];
+    char listen_host[TS_HOST_NAME_MAX + 1];
+    uint16_t listen_port;
+    int64_t allocated_bytes;
+    struct ts_node_url trusted[TS_TRUSTED_SATELLITES_MAX];
+    int trusted_count;
+    char wallet[128];
+    char email[256];
+    char dashboard_host[TS_HOST_NAME_MAX + 1]; /* "" = dashboard off */
+    uint16_t dashboard_port;
+    int max_concurrent;
+    int difficulty_min;
+    char ready_file[PATH_MAX];
+};
+
+/* Fills cfg with defaults, then the config file (if --config is given), then the flags.
+ * err_msg (err_msg_size bytes) receives a sentence on TS_ERR_CONFIG. */
+TS_WARN_UNUSED ts_err node_config_load(struct node_config *cfg, int argc, char **argv,
+                                       char *err_msg, size_t err_msg_size);
+
+/* Parses "1TB", "500 MiB", "1048576" into bytes (decimal and binary units). */
+TS_WARN_UNUSED ts_err node_config_parse_size(const char *text, int64_t *out);
+
+#endif

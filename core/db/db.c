@@ -29,6 +29,26 @@ struct ts_db {
 
 /* ---- URL and options ---- */
 
+/* A SQLite URL may end in "?synchronous=normal" or "?synchronous=full" (the default); the
+ * query is cut off the path. */
+static ts_err sqlite_query_parse(struct ts_db *db)
+{
+    char *q = strchr(db->target, '?');
+    if (q == NULL) {
+        return TS_OK;
+    }
+    *q++ = '\0';
+    if (strcmp(q, "synchronous=normal") == 0) {
+        db->opts.durability = TS_DB_DURABLE_NORMAL;
+    } else if (strcmp(q, "synchronous=full") == 0) {
+        db->opts.durability = TS_DB_DURABLE_FULL;
+    } else {
+        ts_log_error(DB_LOG, "unknown SQLite URL option \"%s\": only synchronous=normal|full", q);
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    return TS_OK;
+}
+
 static ts_err parse_url(const char *url, struct ts_db *db)
 {
     static const char sqlite_prefix[] = "sqlite://";
@@ -39,7 +59,7 @@ static ts_err parse_url(const char *url, struct ts_db *db)
     const char *target = NULL;
     if (strncmp(url, sqlite_prefix, sizeof sqlite_prefix - 1) == 0) {
         target = url + sizeof sqlite_prefix - 1;
-        if (strcmp(target, ":memory:") != 0 && target[0] != '/') {
+        if (strncmp(target, ":memory:", 8) != 0 && target[0] != '/') {
             ts_log_error(DB_LOG, "SQLite URL needs an absolute path (sqlite:///abs/path.db) "
                                  "or sqlite://:memory:");
             return TS_ERR_INVALID_ARGUMENT;
@@ -56,7 +76,10 @@ static ts_err parse_url(const char *url, struct ts_db *db)
         return TS_ERR_INVALID_ARGUMENT;
     }
     db->target = strdup(target);
-    return db->target != NULL ? TS_OK : TS_ERR_NOMEM;
+    if (db->target == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    return db->backend == TS_DB_SQLITE ? sqlite_query_parse(db) : TS_OK;
 }
 
 static ts_err options_resolve(const struct ts_db_options *in, struct ts_db_options *out)

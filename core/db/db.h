@@ -42,7 +42,8 @@ struct ts_db_options {
 
 /* ---- Lifecycle ----
  * ts_db_open: url is "sqlite:///abs/path.db", "sqlite://:memory:" (private to this ts_db; its pool
- * has one connection), or a libpq URL "postgres://..."/"postgresql://...". One connection is opened
+ * has one connection), or a libpq URL "postgres://..."/"postgresql://...". A SQLite URL may end
+ * in "?synchronous=normal" (or "=full"), which overrides opts->durability. One connection is opened
  * at once to validate the URL; the rest open on demand. SQLite connections use WAL,
  * busy_timeout, foreign_keys=ON and synchronous=FULL (see ts_db_durability).
  * Errors: INVALID_ARGUMENT (unknown scheme, relative path, URL longer than TS_DB_URL_MAX),

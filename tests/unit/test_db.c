@@ -623,6 +623,9 @@ static void test_open_refuses_bad_urls(void **state)
     assert_int_equal(ts_db_open("mysql://x", &db), TS_ERR_INVALID_ARGUMENT);
     assert_null(db);
     assert_int_equal(ts_db_open("sqlite://relative.db", &db), TS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ts_db_open("sqlite://:memory:?cache=shared", &db), TS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ts_db_open("sqlite://:memory:?synchronous=normal", &db), TS_OK);
+    ts_db_close(db);
     assert_int_equal(ts_db_open("sqlite:///nonexistent-dir/x/y.db", &db), TS_ERR_DB);
     struct ts_db_options o = {.pool_size = TS_DB_POOL_SIZE_MAX + 1};
     assert_int_equal(ts_db_open_with("sqlite://:memory:", &o, &db), TS_ERR_INVALID_ARGUMENT);

@@ -61,8 +61,7 @@ struct ul_seg_encoder {
     size_t stripes;      /* stripes written to every piece */
 };
 
-ts_err ul_seg_encoder_new(const struct ts_ec *ec, uint8_t *const *pieces, size_t piece_cap,
-                          struct ul_seg_encoder **out)
+ts_err ul_seg_encoder_new(const struct ts_ec *ec, struct ul_seg_encoder **out)
 {
     *out = NULL;
     struct ul_seg_encoder *e = calloc(1, sizeof(*e));
@@ -73,7 +72,6 @@ ts_err ul_seg_encoder_new(const struct ts_ec *ec, uint8_t *const *pieces, size_t
     e->n = ts_ec_n(ec);
     e->share_size = ts_ec_share_size(ec);
     e->stripe_size = ts_ec_stripe_size(ec);
-    e->piece_cap = piece_cap;
     e->staging_cap = (GROUP_BLOCKS + 3) * UL_CIPHER_BLOCK + 2 * e->stripe_size;
     e->pieces = calloc((size_t)e->n, sizeof(*e->pieces));
     e->at = calloc((size_t)e->n, sizeof(*e->at));
@@ -82,7 +80,6 @@ ts_err ul_seg_encoder_new(const struct ts_ec *ec, uint8_t *const *pieces, size_t
     if (e->pieces == NULL || e->at == NULL || e->staging == NULL) {
         goto done;
     }
-    memcpy(e->pieces, pieces, (size_t)e->n * sizeof(*e->pieces));
     err = ts_segment_cipher_new(&e->cipher);
 done:
     if (err != TS_OK) {
@@ -107,9 +104,11 @@ void ul_seg_encoder_free(struct ul_seg_encoder *e)
     free(e);
 }
 
-void ul_seg_encoder_begin(struct ul_seg_encoder *e, const uint8_t key[32],
-                          const uint8_t start_nonce[24])
+void ul_seg_encoder_begin(struct ul_seg_encoder *e, uint8_t *const *pieces, size_t piece_cap,
+                          const uint8_t key[32], const uint8_t start_nonce[24])
 {
+    memcpy(e->pieces, pieces, (size_t)e->n * sizeof(*e->pieces));
+    e->piece_cap = piece_cap;
     memcpy(e->key, key, sizeof(e->key));
     memcpy(e->nonce, start_nonce, sizeof(e->nonce));
     e->plain_fill = 0;

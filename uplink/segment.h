@@ -47,17 +47,15 @@ void ul_seg_layout_init(struct ul_seg_layout *l, const struct ts_ec *ec, size_t 
 
 struct ul_seg_encoder;
 
-/* An encoder for code ec (borrowed, outlives it) writing into n piece buffers of piece_cap bytes
- * each (borrowed; piece_cap must be at least the piece size of a full segment when full segments
- * are encoded). */
-TS_WARN_UNUSED ts_err ul_seg_encoder_new(const struct ts_ec *ec, uint8_t *const *pieces,
-                                         size_t piece_cap, struct ul_seg_encoder **out);
+/* An encoder for code ec (borrowed, outlives it). */
+TS_WARN_UNUSED ts_err ul_seg_encoder_new(const struct ts_ec *ec, struct ul_seg_encoder **out);
 void ul_seg_encoder_free(struct ul_seg_encoder *e);
 
-/* Starts a segment with its content key and starting nonce (copied). Piece buffers are written
- * from offset 0 again. */
-void ul_seg_encoder_begin(struct ul_seg_encoder *e, const uint8_t key[32],
-                          const uint8_t start_nonce[24]);
+/* Starts a segment with its content key and starting nonce (copied), writing into n piece
+ * buffers of piece_cap bytes each (borrowed until the next begin; piece_cap must be at least the
+ * piece size of the segment, a full segment's when the size is not known yet). */
+void ul_seg_encoder_begin(struct ul_seg_encoder *e, uint8_t *const *pieces, size_t piece_cap,
+                          const uint8_t key[32], const uint8_t start_nonce[24]);
 /* Adds plaintext. TS_ERR_TOO_LARGE past TS_SEGMENT_SIZE_MAX bytes in this segment or past the
  * piece buffers. TS_ERR_CRYPTO on a cipher failure. */
 TS_WARN_UNUSED ts_err ul_seg_encoder_write(struct ul_seg_encoder *e, const void *data, size_t len);

@@ -69,8 +69,8 @@ static void coded_make(struct coded *c, int k, int n, size_t len, size_t chunk)
     }
     ts_segment_start_nonce(0, 3, c->nonce);
     struct ul_seg_encoder *e = NULL;
-    assert_int_equal(ul_seg_encoder_new(c->ec, c->pieces, c->piece_cap, &e), TS_OK);
-    ul_seg_encoder_begin(e, c->key, c->nonce);
+    assert_int_equal(ul_seg_encoder_new(c->ec, &e), TS_OK);
+    ul_seg_encoder_begin(e, c->pieces, c->piece_cap, c->key, c->nonce);
     size_t off = 0;
     while (off < len) {
         size_t take = chunk ? chunk : 1 + rnd() % 20000;
@@ -309,8 +309,8 @@ static void test_full_segment_and_overflow(void **state)
     check_full_decode(&c, nums, 29);
     /* The encoder refuses a 64 MiB + 1 segment. */
     struct ul_seg_encoder *e = NULL;
-    assert_int_equal(ul_seg_encoder_new(c.ec, c.pieces, c.piece_cap, &e), TS_OK);
-    ul_seg_encoder_begin(e, c.key, c.nonce);
+    assert_int_equal(ul_seg_encoder_new(c.ec, &e), TS_OK);
+    ul_seg_encoder_begin(e, c.pieces, c.piece_cap, c.key, c.nonce);
     assert_int_equal(ul_seg_encoder_write(e, c.plain, TS_SEGMENT_SIZE_MAX), TS_OK);
     assert_int_equal(ul_seg_encoder_write(e, c.plain, 1), TS_ERR_TOO_LARGE);
     ul_seg_encoder_free(e);

@@ -1,0 +1,620 @@
+/*
+ * Streaming, ranged download. DownloadObject returns the object and its segments with GET order
+ * limits for k + tail nodes. For each remote segment the range maps to encryption blocks, then
+ * stripes, then one byte range per piece; a thread per limit (capped) fetches its range into a
+ * slot buffer. The reader decodes windows of UL_DECODE_WINDOW_BLOCKS blocks as soon as any k
+ * pieces hold them, and returns plaintext only after AES-GCM authenticated it. When k pieces are
+ * complete the rest are canceled, unless a window failed authentication (then every piece is
+ * kept, so the decoder can swap the corrupt one out). See docs/uplink.md.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/log.h"
+#include "crypto/aead.h"
+#include "crypto/segment.h"
+#include "ec/ec.h"
+#include "internal.h"
+#include "piecestore.h"
+#include "segment.h"
+
+#define LOG "uplink.download"
+
+/* One remote segment's piece fetches; reference-counted by the reader and each thread. */
+struct fetch {
+    struct ul_project *p;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int refs;
+    struct ul_slot *slot;
+    struct ul_limit *limits;
+    int count;
+    int k;
+    uint8_t piece_key[64];
+    size_t piece_offset; /* byte range of every piece */
+    size_t piece_bytes;
+    /* Guarded by mu. */
+    size_t *received;
+    bool *done;
+    int next;     /* next limit to start */
+    int active;   /* threads inside a piece download */
+    int complete; /* pieces fully received */
+    bool suspect; /* a window failed authentication: keep every piece */
+    uint64_t version; /* bumped on every event the reader may wait for */
+    atomic_bool cancel;
+};
+
+struct piece_sink_ctx {
+    struct fetch *f;
+    int i;
+};
+
+struct ul_download {
+    struct ul_project *p;
+    char bucket[TS_BUCKET_NAME_MAX + 1];
+    struct ts_buf enc_key;
+    uint8_t kek[32];
+    struct ul_object_info info;
+    uint64_t pos; /* next plaintext byte to return (object coordinates) */
+    uint64_t end; /* range end (exclusive) */
+    Tessera__Metainfo__DownloadObjectResponse *page;
+    size_t seg_at; /* next segment of page to look at */
+    /* Current segment. */
+    const Tessera__Metainfo__SegmentDownload *seg;
+    uint8_t seg_key[32];
+    uint8_t seg_nonce[24];
+    struct ul_seg_layout layout;
+    struct ts_ec *ec;
+    struct ul_seg_decoder *dec;
+    struct fetch *f;
+    size_t base_stripe;
+    bool *bad;
+    int *nums;
+    size_t *avail;
+    const uint8_t **bufs;
+    /* Decoded plaintext window, segment coordinates [win_from, win_from + win_len). */
+    uint8_t *win;
+    uint64_t win_from;
+    size_t win_len;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fetches                                                                                     */
+
+static void fetch_unref(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int left = --f->refs;
+    pthread_mutex_unlock(&f->mu);
+    if (left > 0) {
+        return;
+    }
+    ul_slot_release(f->p, f->slot);
+    free(f->limits);
+    free(f->received);
+    free(f->done);
+    ts_wipe(f->piece_key, sizeof(f->piece_key));
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cond);
+    free(f);
+}
+
+static void fetch_cancel(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    atomic_store(&f->cancel, true);
+    f->version++;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void sink_progress(void *ctx, size_t received)
+{
+    struct piece_sink_ctx *c = ctx;
+    pthread_mutex_lock(&c->f->mu);
+    c->f->received[c->i] = received;
+    c->f->version++;
+    pthread_cond_broadcast(&c->f->cond);
+    pthread_mutex_unlock(&c->f->mu);
+}
+
+static int fetch_next(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int i = -1;
+    if (!atomic_load(&f->cancel) && f->next < f->count) {
+        i = f->next++;
+        f->active++;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return i;
+}
+
+static void fetch_piece_done(struct fetch *f, int i, ts_err err)
+{
+    pthread_mutex_lock(&f->mu);
+    f->active--;
+    if (err == TS_OK) {
+        f->done[i] = true;
+        if (++f->complete >= f->k && !f->suspect) {
+            atomic_store(&f->cancel, true); /* long tail: k whole ranges are in hand */
+        }
+    }
+    f->version++;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void *fetch_thread(void *arg)
+{
+    struct fetch *f = arg;
+    struct ul_project *p = f->p;
+    for (int i = fetch_next(f); i >= 0; i = fetch_next(f)) {
+        struct piece_sink_ctx ctx = {.f = f, .i = i};
+        struct ul_piece_sink sink = {.buf = f->slot->pieces[i], .progress = sink_progress,
+                                     .ctx = &ctx};
+        ts_err err = ul_piece_download(p->pool, &f->limits[i], f->piece_key, f->piece_offset,
+                                       f->piece_bytes, &sink, &f->cancel);
+        if (err != TS_OK && err != TS_ERR_CANCELED) {
+            ts_log_debug(LOG, "piece fetch failed piece=%u err=%s", f->limits[i].piece_num,
+                         ts_errname(err));
+        }
+        fetch_piece_done(f, i, err);
+    }
+    fetch_unref(f);
+    ul_thread_exit(p);
+    return NULL;
+}
+
+/* Parses the segment's limits (nil entries are skipped) into a new fetch. */
+static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentDownload *s,
+                        size_t piece_offset, size_t piece_bytes, struct fetch **out)
+{
+    struct fetch *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    f->p = d->p;
+    f->refs = 1;
+    f->k = ts_ec_k(d->ec);
+    f->piece_offset = piece_offset;
+    f->piece_bytes = piece_bytes;
+    atomic_init(&f->cancel, false);
+    f->limits = calloc(s->n_limits + 1, sizeof(*f->limits));
+    f->received = calloc(s->n_limits + 1, sizeof(*f->received));
+    f->done = calloc(s->n_limits + 1, sizeof(*f->done));
+    ts_err err = f->limits && f->received && f->done ? TS_OK : TS_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_limits && err == TS_OK; i++) {
+        const Tessera__Metainfo__AddressedOrderLimit *a = s->limits[i];
+        if (a == NULL || a->limit.len == 0) {
+            continue;
+        }
+        err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data, a->node_id.len,
+                             a->address, a->piece_num, &f->limits[f->count]);
+        if (err == TS_OK && a->piece_num < (uint32_t)ts_ec_n(d->ec)) {
+            f->count++;
+        }
+        err = TS_OK; /* a malformed limit is one node fewer, not a failure */
+    }
+    if (err == TS_OK && s->piece_private_key.len == 64) {
+        memcpy(f->piece_key, s->piece_private_key.data, 64);
+    } else if (err == TS_OK) {
+        err = ul_fail(TS_ERR_PROTOCOL, "segment without a piece key");
+    }
+    if (err == TS_OK && f->count < f->k) {
+        err = ul_fail(TS_ERR_NOT_ENOUGH_SHARES, "the satellite offered %d nodes, %d are needed",
+                      f->count, f->k);
+    }
+    if (err == TS_OK) {
+        err = ul_slot_acquire(d->p, f->count, piece_bytes, &f->slot);
+    }
+    if (err != TS_OK) {
+        fetch_unref(f);
+        return err;
+    }
+    *out = f;
+    return TS_OK;
+}
+
+static ts_err fetch_start(struct fetch *f, int streams_max)
+{
+    int threads = f->count < streams_max ? f->count : streams_max;
+    for (int t = 0; t < threads; t++) {
+        pthread_mutex_lock(&f->mu);
+        f->refs++;
+        pthread_mutex_unlock(&f->mu);
+        ts_err err = ul_thread_start(f->p, fetch_thread, f);
+        if (err != TS_OK) {
+            fetch_unref(f);
+            return t > 0 ? TS_OK : err;
+        }
+    }
+    return TS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Segments                                                                                    */
+
+static void segment_release(struct ul_download *d)
+{
+    if (d->f != NULL) {
+        fetch_cancel(d->f);
+        fetch_unref(d->f);
+        d->f = NULL;
+    }
+    d->seg = NULL;
+    d->win_len = 0;
+    ts_wipe(d->seg_key, sizeof(d->seg_key));
+}
+
+/* Builds (or reuses) the code and decoder scratch for a segment's redundancy. */
+static ts_err code_for(struct ul_download *d, const Tessera__Metainfo__RedundancyScheme *rs)
+{
+    if (rs == NULL || rs->required < 1 || rs->required > rs->total ||
+        rs->total > TS_EC_SHARES_MAX || rs->share_size == 0 ||
+        rs->share_size > TS_EC_SHARE_SIZE_MAX) {
+        return ul_fail(TS_ERR_PROTOCOL, "the satellite sent an invalid redundancy scheme");
+    }
+    if (d->ec != NULL && ts_ec_k(d->ec) == (int)rs->required &&
+        ts_ec_n(d->ec) == (int)rs->total && ts_ec_share_size(d->ec) == rs->share_size) {
+        return TS_OK;
+    }
+    ul_seg_decoder_free(d->dec);
+    ts_ec_free(d->ec);
+    d->dec = NULL;
+    d->ec = NULL;
+    ts_err err = ts_ec_new((int)rs->required, (int)rs->total, rs->share_size, &d->ec);
+    if (err == TS_OK) {
+        err = ul_seg_decoder_new(d->ec, &d->dec);
+    }
+    return err;
+}
+
+/* Starts fetching the part of remote segment s that the range needs. */
+static ts_err segment_remote(struct ul_download *d, const Tessera__Metainfo__SegmentDownload *s,
+                             uint64_t from, uint64_t to)
+{
+    ts_err err = code_for(d, s->redundancy);
+    if (err != TS_OK) {
+        return err;
+    }
+    ul_seg_layout_init(&d->layout, d->ec, (size_t)s->plain_size);
+    if ((int64_t)d->layout.encrypted_size != s->encrypted_size) {
+        return ul_fail(TS_ERR_PROTOCOL, "segment sizes do not match (%lld encrypted bytes)",
+                       (long long)s->encrypted_size);
+    }
+    size_t b0 = (size_t)(from / UL_PLAIN_BLOCK);
+    size_t b1 = (size_t)((to - 1) / UL_PLAIN_BLOCK);
+    size_t s0, sc;
+    ul_seg_blocks_to_stripes(&d->layout, b0, b1 - b0 + 1, &s0, &sc);
+    size_t share = d->layout.share_size;
+    err = fetch_new(d, s, s0 * share, sc * share, &d->f);
+    if (err != TS_OK) {
+        return err;
+    }
+    d->base_stripe = s0;
+    free(d->bad);
+    free(d->nums);
+    free(d->avail);
+    free(d->bufs);
+    size_t c = (size_t)d->f->count;
+    d->bad = calloc(c, sizeof(*d->bad));
+    d->nums = calloc(c, sizeof(*d->nums));
+    d->avail = calloc(c, sizeof(*d->avail));
+    d->bufs = calloc(c, sizeof(*d->bufs));
+    if (!d->bad || !d->nums || !d->avail || !d->bufs) {
+        return TS_ERR_NOMEM;
+    }
+    for (size_t j = 0; j < c; j++) {
+        d->nums[j] = (int)d->f->limits[j].piece_num;
+        d->bufs[j] = d->f->slot->pieces[j];
+    }
+    return fetch_start(d->f, d->p->piece_streams_max);
+}
+
+static ts_err segment_keys(struct ul_download *d, const Tessera__Metainfo__SegmentDownload *s)
+{
+    if (s->encrypted_key.len != TS_WRAPPED_KEY_SIZE || s->encrypted_key_nonce.len != 24 ||
+        s->position == NULL) {
+        return ul_fail(TS_ERR_PROTOCOL, "segment key fields are malformed");
+    }
+    ts_err err = ts_key_unwrap(d->kek, s->encrypted_key_nonce.data, s->encrypted_key.data,
+                               d->seg_key);
+    if (err != TS_OK) {
+        return ul_fail(err, "the segment key does not decrypt with this access");
+    }
+    ts_segment_start_nonce((int32_t)s->position->part, (int32_t)s->position->index,
+                           d->seg_nonce);
+    return TS_OK;
+}
+
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor);
+
+/* Moves to the segment holding d->pos, fetching more segment pages when needed. */
+static ts_err segment_next(struct ul_download *d)
+{
+    segment_release(d);
+    for (;;) {
+        while (d->page != NULL && d->seg_at < d->page->n_segments) {
+            const Tessera__Metainfo__SegmentDownload *s = d->page->segments[d->seg_at++];
+            uint64_t start = (uint64_t)s->plain_offset, size = (uint64_t)s->plain_size;
+            if (start + size <= d->pos) {
+                continue;
+            }
+            if (start > d->pos) {
+                return ul_fail(TS_ERR_PROTOCOL, "the object's segments leave a gap");
+            }
+            d->seg = s;
+            return TS_OK;
+        }
+        if (d->page == NULL || !d->page->more || d->page->n_segments == 0) {
+            return ul_fail(TS_ERR_PROTOCOL, "the object ends before its size");
+        }
+        const Tessera__Metainfo__SegmentDownload *last =
+            d->page->segments[d->page->n_segments - 1];
+        uint64_t cursor = last->position
+                              ? (((uint64_t)last->position->part << 32) | last->position->index) + 1
+                              : 0;
+        ts_err err = fetch_page(d, cursor);
+        if (err != TS_OK) {
+            return err;
+        }
+    }
+}
+
+/* Prepares the current segment: keys, then inline plaintext or remote fetches. */
+static ts_err segment_open(struct ul_download *d)
+{
+    const Tessera__Metainfo__SegmentDownload *s = d->seg;
+    ts_err err = segment_keys(d, s);
+    if (err != TS_OK) {
+        return err;
+    }
+    uint64_t from = d->pos - (uint64_t)s->plain_offset;
+    uint64_t to = (uint64_t)s->plain_size;
+    if (d->end - (uint64_t)s->plain_offset < to) {
+        to = d->end - (uint64_t)s->plain_offset;
+    }
+    if (s->n_limits == 0) { /* inline: the whole plaintext is one window */
+        if (s->inline_data.len < TS_GCM_TAG_SIZE ||
+            s->inline_data.len - TS_GCM_TAG_SIZE != (size_t)s->plain_size ||
+            s->inline_data.len > TS_INLINE_SIZE_MAX + TS_GCM_TAG_SIZE) {
+            return ul_fail(TS_ERR_PROTOCOL, "inline segment has a wrong size");
+        }
+        err = ts_inline_decrypt(d->seg_key, d->seg_nonce, s->inline_data.data,
+                                s->inline_data.len, d->win);
+        d->win_from = 0;
+        d->win_len = err == TS_OK ? (size_t)s->plain_size : 0;
+        return err == TS_OK ? TS_OK : ul_fail(err, "inline segment does not authenticate");
+    }
+    return segment_remote(d, s, from, to);
+}
+
+/* Blocks until the window [b0, b0 + bc) decodes and authenticates, or nothing more can come. */
+static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
+{
+    struct fetch *f = d->f;
+    struct ul_seg_pieces p = {.bufs = d->bufs, .piece_nums = d->nums, .avail = d->avail,
+                              .bad = d->bad, .count = (size_t)f->count,
+                              .base_stripe = d->base_stripe};
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        uint64_t seen = f->version;
+        for (int j = 0; j < f->count; j++) {
+            d->avail[j] = f->received[j] / d->layout.share_size;
+        }
+        pthread_mutex_unlock(&f->mu);
+        ts_err err = ul_seg_decoder_blocks(d->dec, &d->layout, d->seg_key, d->seg_nonce, &p, b0,
+                                           bc, d->win);
+        if (err == TS_OK) {
+            return TS_OK;
+        }
+        if (err != TS_ERR_NOT_ENOUGH_SHARES && err != TS_ERR_AUTH_FAILED) {
+            return err;
+        }
+        pthread_mutex_lock(&f->mu);
+        if (err == TS_ERR_AUTH_FAILED) {
+            f->suspect = true; /* keep the tail: a spare piece will be needed */
+        }
+        bool more = f->active > 0 || (f->next < f->count && !atomic_load(&f->cancel));
+        while (more && f->version == seen) {
+            pthread_cond_wait(&f->cond, &f->mu);
+        }
+        pthread_mutex_unlock(&f->mu);
+        if (!more) {
+            return ul_fail(err == TS_ERR_AUTH_FAILED ? TS_ERR_AUTH_FAILED : TS_ERR_NOT_ENOUGH_SHARES,
+                           "segment %u, blocks %zu..%zu: %s", d->seg->position->index, b0,
+                           b0 + bc - 1,
+                           err == TS_ERR_AUTH_FAILED
+                               ? "no set of pieces authenticates (corrupted pieces)"
+                               : "too few storage nodes delivered their pieces");
+        }
+    }
+}
+
+/* Makes the window holding d->pos current. */
+static ts_err window_fill(struct ul_download *d)
+{
+    if (d->seg == NULL || d->pos >= (uint64_t)(d->seg->plain_offset + d->seg->plain_size)) {
+        ts_err err = segment_next(d);
+        if (err == TS_OK) {
+            err = segment_open(d);
+        }
+        if (err != TS_OK) {
+            return err;
+        }
+        if (d->f == NULL) {
+            return TS_OK; /* inline: filled by segment_open */
+        }
+    }
+    uint64_t in_seg = d->pos - (uint64_t)d->seg->plain_offset;
+    uint64_t seg_end = (uint64_t)d->seg->plain_size;
+    if (d->end - (uint64_t)d->seg->plain_offset < seg_end) {
+        seg_end = d->end - (uint64_t)d->seg->plain_offset;
+    }
+    size_t b0 = (size_t)(in_seg / UL_PLAIN_BLOCK);
+    size_t b_last = (size_t)((seg_end - 1) / UL_PLAIN_BLOCK);
+    size_t bc = b_last - b0 + 1;
+    bc = bc < UL_DECODE_WINDOW_BLOCKS ? bc : UL_DECODE_WINDOW_BLOCKS;
+    d->win_len = 0;
+    ts_err err = window_decode(d, b0, bc);
+    if (err == TS_OK) {
+        d->win_from = (uint64_t)b0 * UL_PLAIN_BLOCK;
+        d->win_len = bc * UL_PLAIN_BLOCK;
+    }
+    return err;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public API                                                                                  */
+
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor)
+{
+    Tessera__Metainfo__RequestHeader h;
+    ul_meta_header(d->p, &h);
+    Tessera__Metainfo__DownloadObjectRequest req = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
+    req.header = &h;
+    req.bucket.data = (uint8_t *)d->bucket;
+    req.bucket.len = strlen(d->bucket);
+    req.encrypted_key.data = d->enc_key.data;
+    req.encrypted_key.len = d->enc_key.len;
+    req.segment_cursor = cursor;
+    req.segment_limit = 4; /* order limits are made per segment: ask for a few at a time */
+    if (d->page != NULL) {
+        segment_release(d); /* the current segment points into the old page */
+        protobuf_c_message_free_unpacked(&d->page->base, NULL);
+        d->page = NULL;
+    }
+    d->seg_at = 0;
+    return ul_meta_call(d->p, "DownloadObject", &req.base,
+                        &tessera__metainfo__download_object_response__descriptor,
+                        (ProtobufCMessage **)&d->page);
+}
+
+static ts_err download_prepare(struct ul_download *d, const char *key,
+                               const struct ul_download_options *opts)
+{
+    ts_err err = ul_key_encrypt(d->p, d->bucket, key, strlen(key), &d->enc_key, d->kek);
+    uint64_t offset = opts ? opts->offset : 0;
+    if (err == TS_OK) { /* full segments are TS_SEGMENT_SIZE_MAX: start at the right one */
+        err = fetch_page(d, offset / TS_SEGMENT_SIZE_MAX);
+    }
+    if (err == TS_ERR_NOT_FOUND) {
+        return ul_fail(err, "object %s/%s does not exist", d->bucket, key);
+    }
+    if (err == TS_OK && d->page->object == NULL) {
+        err = ul_fail(TS_ERR_PROTOCOL, "DownloadObject returned no object");
+    }
+    const Tessera__Metainfo__Object *o = err == TS_OK ? d->page->object : NULL;
+    if (o != NULL) {
+        err = ul_info_fill(&d->info, key, strlen(key), d->kek, o->encrypted_metadata.data,
+                           o->encrypted_metadata.len, o->encrypted_metadata_key.data,
+                           o->encrypted_metadata_key.len, o->encrypted_metadata_nonce.data,
+                           o->encrypted_metadata_nonce.len);
+        d->info.size = o->total_plain_size > 0 ? (uint64_t)o->total_plain_size : 0;
+        d->info.created_s = o->created_at;
+        d->info.expires_s = o->expires_at;
+    }
+    if (err == TS_OK) {
+        d->pos = offset < d->info.size ? offset : d->info.size;
+        d->end = d->info.size;
+        if (opts != NULL && opts->length >= 0 && (uint64_t)opts->length < d->end - d->pos) {
+            d->end = d->pos + (uint64_t)opts->length;
+        }
+        d->win = malloc(UL_DECODE_WINDOW_BLOCKS * UL_PLAIN_BLOCK);
+        err = d->win ? TS_OK : TS_ERR_NOMEM;
+    }
+    return err;
+}
+
+ul_err ul_download_open(struct ul_project *p, const char *bucket, const char *key,
+                        const struct ul_download_options *opts, struct ul_download **out)
+{
+    ul_detail_clear();
+    if (p == NULL || bucket == NULL || key == NULL || out == NULL || strlen(key) == 0 ||
+        strlen(key) > TS_OBJECT_KEY_MAX || strlen(bucket) > TS_BUCKET_NAME_MAX) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    struct ul_download *d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    d->p = p;
+    snprintf(d->bucket, sizeof(d->bucket), "%s", bucket);
+    ts_buf_init(&d->enc_key, TS_ENCRYPTED_KEY_MAX);
+    ts_err err = download_prepare(d, key, opts);
+    if (err != TS_OK) {
+        ul_download_close(d);
+        return err;
+    }
+    *out = d;
+    return TS_OK;
+}
+
+ul_err ul_download_read(struct ul_download *d, void *buf, size_t cap, size_t *got)
+{
+    ul_detail_clear();
+    if (d == NULL || got == NULL || (buf == NULL && cap > 0)) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    *got = 0;
+    uint8_t *out = buf;
+    while (*got < cap && d->pos < d->end) {
+        uint64_t in_seg = d->seg ? d->pos - (uint64_t)d->seg->plain_offset : 0;
+        if (d->seg == NULL || in_seg < d->win_from || in_seg >= d->win_from + d->win_len) {
+            if (*got > 0) {
+                break; /* return what we have before blocking on the network */
+            }
+            ts_err err = window_fill(d);
+            if (err != TS_OK) {
+                return err;
+            }
+            in_seg = d->pos - (uint64_t)d->seg->plain_offset;
+        }
+        size_t off = (size_t)(in_seg - d->win_from);
+        uint64_t n = d->win_len - off;
+        n = n < cap - *got ? n : cap - *got;
+        n = n < d->end - d->pos ? n : d->end - d->pos;
+        memcpy(out + *got, d->win + off, (size_t)n);
+        *got += (size_t)n;
+        d->pos += n;
+    }
+    return TS_OK;
+}
+
+const struct ul_object_info *ul_download_info(const struct ul_download *d)
+{
+    return &d->info;
+}
+
+void ul_download_close(struct ul_download *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    segment_release(d);
+    if (d->page != NULL) {
+        protobuf_c_message_free_unpacked(&d->page->base, NULL);
+    }
+    ul_seg_decoder_free(d->dec);
+    ts_ec_free(d->ec);
+    ul_object_info_release(&d->info);
+    ts_buf_release(&d->enc_key);
+    ts_wipe(d->kek, sizeof(d->kek));
+    if (d->win != NULL) {
+        ts_wipe(d->win, UL_DECODE_WINDOW_BLOCKS * UL_PLAIN_BLOCK);
+        free(d->win);
+    }
+    free(d->bad);
+    free(d->nums);
+    free(d->avail);
+    free(d->bufs);
+    free(d);
+}

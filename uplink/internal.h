@@ -1,0 +1,121 @@
+/*
+ * Internals of libtessera shared by its files: the project (identity, connection pool,
+ * satellite client, buffer slots), error details, and the metainfo client. Not installed.
+ */
+#ifndef UL_INTERNAL_H
+#define UL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "identity/identity.h"
+#include "metainfo.pb-c.h"
+#include "tessera/uplink.h"
+
+struct ts_rpc_pool;
+struct ts_ec;
+
+/* ---- Limits of the uplink (see docs/uplink.md) ---- */
+/* Segments of one upload in flight at once (each holds a slot of n piece buffers). */
+#define UL_PARALLELISM_DEFAULT 2
+#define UL_PARALLELISM_MAX 4
+/* Buffer slots a project keeps for reuse, and the most it has at once across uploads and
+ * downloads; acquiring past it waits for a slot to come back. */
+#define UL_SLOTS_MAX 8
+/* Piece streams (threads) per segment unless configured. */
+#define UL_PIECE_STREAMS_DEFAULT 120
+#define UL_PIECE_STREAMS_MAX 256
+/* Stack of a piece-stream thread: it keeps no big buffers on the stack. */
+#define UL_THREAD_STACK_SIZE (256u * 1024)
+/* Items asked per listing page. */
+#define UL_LIST_PAGE 256
+/* Satellite responses whose error text we keep for ul_error_detail. */
+#define UL_DETAIL_MAX 512
+
+/* ---- Errors ---- */
+
+/* Records a detail for ul_error_detail (printf-style) and returns err. */
+ts_err ul_fail(ts_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears the calling thread's detail (at the start of each public call). */
+void ul_detail_clear(void);
+
+/* ---- Buffer slots: n piece buffers of piece_cap bytes, reused across segments ---- */
+
+struct ul_slot {
+    uint8_t **pieces; /* count buffers */
+    int count;
+    size_t piece_cap;
+    struct ul_slot *next; /* in the project's free list */
+};
+
+/* ---- Project ---- */
+
+struct ul_project {
+    struct ul_access *access; /* own copy */
+    struct ts_identity *identity;
+    struct ts_rpc_pool *pool;
+    struct ts_node_url satellite;
+    uint8_t *api_key; /* raw macaroon bytes */
+    size_t api_key_len;
+    char user_agent[128];
+    int piece_streams_max;
+    int request_timeout_ms;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct ul_slot *free_slots;
+    int slots_out;      /* slots handed out */
+    int slots_total;    /* slots allocated (free + out) */
+    int threads_live;   /* detached worker threads still running */
+};
+
+/* Takes a slot with at least count buffers of piece_cap bytes (reallocating a pooled one that is
+ * smaller), waiting while UL_SLOTS_MAX are out. */
+TS_WARN_UNUSED ts_err ul_slot_acquire(struct ul_project *p, int count, size_t piece_cap,
+                                      struct ul_slot **out);
+void ul_slot_release(struct ul_project *p, struct ul_slot *slot);
+
+/* Detached worker threads: started with a small stack and counted, so closing the project can
+ * wait for every one of them. */
+TS_WARN_UNUSED ts_err ul_thread_start(struct ul_project *p, void *(*fn)(void *), void *arg);
+/* Called by the worker as its last action. */
+void ul_thread_exit(struct ul_project *p);
+
+/* ---- Metainfo client ---- */
+
+/* Fills the request header for every satellite request. */
+void ul_meta_header(struct ul_project *p, Tessera__Metainfo__RequestHeader *h);
+/* One unary call to the satellite's Metainfo service. On a satellite error, the error's text
+ * becomes the thread's detail. */
+TS_WARN_UNUSED ts_err ul_meta_call(struct ul_project *p, const char *method,
+                                   const ProtobufCMessage *req,
+                                   const ProtobufCMessageDescriptor *resp_desc,
+                                   ProtobufCMessage **resp);
+
+/* ---- Keys ---- */
+
+/* The encrypted form of key in bucket and the object's content key (wraps segment and metadata
+ * keys). TS_ERR_PERMISSION_DENIED when the grant holds no key for that path. */
+TS_WARN_UNUSED ts_err ul_key_encrypt(struct ul_project *p, const char *bucket, const char *key,
+                                     size_t key_len, struct ts_buf *enc, uint8_t content_key[32]);
+
+/* ---- Object metadata (reference §3.3) ---- */
+
+/* Serializes and encrypts user metadata: a fresh metadata key sealed under content_key. */
+TS_WARN_UNUSED ts_err ul_meta_seal(const uint8_t content_key[32],
+                                   const struct ul_metadata_entry *entries, size_t count,
+                                   struct ts_buf *enc, uint8_t wrapped_key[48],
+                                   uint8_t nonce[24]);
+/* Decrypts metadata into info (allocating its storage with key as the info's key). */
+TS_WARN_UNUSED ts_err ul_info_fill(struct ul_object_info *info, const char *key, size_t key_len,
+                                   const uint8_t content_key[32], const uint8_t *enc,
+                                   size_t enc_len, const uint8_t *wrapped_key, size_t wrapped_len,
+                                   const uint8_t *nonce, size_t nonce_len);
+
+#endif

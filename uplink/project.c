@@ -1,0 +1,246 @@
+/* Projects: the ephemeral identity, the connection pool, buffer slots, worker threads, and
+ * unary calls to the satellite's Metainfo service. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/log.h"
+#include "internal.h"
+#include "rpc/rpc.h"
+
+#define LOG "uplink"
+
+/* Implemented in access.c: what a project needs from its grant. */
+ts_err ul_access_clone(const struct ul_access *a, struct ul_access **out);
+ts_err ul_access_api_key_raw(const struct ul_access *a, struct ts_buf *out);
+
+ul_err ul_project_open(const struct ul_access *access, const struct ul_config *config,
+                       struct ul_project **out)
+{
+    ul_detail_clear();
+    if (access == NULL || out == NULL) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    struct ul_project *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    struct ul_config cfg = {0};
+    if (config != NULL) {
+        cfg = *config;
+    }
+    snprintf(p->user_agent, sizeof(p->user_agent), "%s",
+             cfg.user_agent ? cfg.user_agent : "tessera-uplink");
+    p->piece_streams_max = cfg.piece_streams_max > 0 ? cfg.piece_streams_max
+                                                     : UL_PIECE_STREAMS_DEFAULT;
+    if (p->piece_streams_max > UL_PIECE_STREAMS_MAX) {
+        p->piece_streams_max = UL_PIECE_STREAMS_MAX;
+    }
+    p->request_timeout_ms = cfg.request_timeout_ms > 0 ? cfg.request_timeout_ms : 60000;
+    struct ts_buf key;
+    ts_buf_init(&key, TS_MACAROON_SIZE_MAX);
+    ts_err err = ul_access_clone(access, &p->access);
+    if (err == TS_OK) {
+        err = ts_node_url_parse(ul_access_satellite_url(access), &p->satellite);
+        err = err == TS_OK ? TS_OK : ul_fail(TS_ERR_MALFORMED, "satellite URL \"%s\" is invalid",
+                                             ul_access_satellite_url(access));
+    }
+    if (err == TS_OK) {
+        err = ul_access_api_key_raw(access, &key);
+    }
+    if (err == TS_OK) {
+        p->api_key_len = key.len;
+        p->api_key = ts_buf_detach(&key, NULL);
+        err = ts_identity_create_ephemeral(&p->identity);
+    }
+    if (err == TS_OK) {
+        struct ts_rpc_pool_opts opts = {.difficulty_min = 0,
+                                        .dial_timeout_ms = cfg.dial_timeout_ms,
+                                        .io_timeout_ms = p->request_timeout_ms};
+        err = ts_rpc_pool_new(p->identity, &opts, &p->pool);
+    }
+    ts_buf_release(&key);
+    if (err != TS_OK) {
+        ul_project_close(p);
+        return err;
+    }
+    *out = p;
+    return TS_OK;
+}
+
+static void slot_free(struct ul_slot *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (int i = 0; i < s->count; i++) {
+        free(s->pieces[i]);
+    }
+    free(s->pieces);
+    free(s);
+}
+
+void ul_project_close(struct ul_project *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (p->threads_live > 0) { /* canceled workers end within the pool's I/O timeout */
+        pthread_cond_wait(&p->cond, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    while (p->free_slots != NULL) {
+        struct ul_slot *s = p->free_slots;
+        p->free_slots = s->next;
+        slot_free(s);
+    }
+    ts_rpc_pool_free(p->pool);
+    ts_identity_free(p->identity);
+    if (p->api_key != NULL) {
+        ts_wipe(p->api_key, p->api_key_len);
+        free(p->api_key);
+    }
+    ul_access_free(p->access);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cond);
+    free(p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Slots                                                                                       */
+
+static ts_err slot_new(int count, size_t piece_cap, struct ul_slot **out)
+{
+    struct ul_slot *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    s->pieces = calloc((size_t)count, sizeof(*s->pieces));
+    s->piece_cap = piece_cap;
+    ts_err err = s->pieces ? TS_OK : TS_ERR_NOMEM;
+    for (int i = 0; i < count && err == TS_OK; i++) {
+        /* Large enough to come from mmap: pages are only touched (and paid for) when used. */
+        s->pieces[i] = malloc(piece_cap);
+        err = s->pieces[i] ? TS_OK : TS_ERR_NOMEM;
+        s->count = i + 1;
+    }
+    if (err != TS_OK) {
+        slot_free(s);
+        return err;
+    }
+    *out = s;
+    return TS_OK;
+}
+
+ts_err ul_slot_acquire(struct ul_project *p, int count, size_t piece_cap, struct ul_slot **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->slots_out >= UL_SLOTS_MAX) {
+        pthread_cond_wait(&p->cond, &p->mu);
+    }
+    struct ul_slot *s = p->free_slots;
+    if (s != NULL) {
+        p->free_slots = s->next;
+        s->next = NULL;
+    }
+    p->slots_out++;
+    pthread_mutex_unlock(&p->mu);
+    if (s != NULL && (s->count < count || s->piece_cap < piece_cap)) {
+        slot_free(s); /* too small for this code: replaced (rare: codes rarely change) */
+        s = NULL;
+    }
+    ts_err err = TS_OK;
+    if (s == NULL) {
+        err = slot_new(count, piece_cap, &s);
+    }
+    if (err != TS_OK) {
+        pthread_mutex_lock(&p->mu);
+        p->slots_out--;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->mu);
+        return err;
+    }
+    *out = s;
+    return TS_OK;
+}
+
+void ul_slot_release(struct ul_project *p, struct ul_slot *slot)
+{
+    if (slot == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    slot->next = p->free_slots;
+    p->free_slots = slot;
+    p->slots_out--;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Worker threads                                                                              */
+
+ts_err ul_thread_start(struct ul_project *p, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        return TS_ERR_NOMEM;
+    }
+    pthread_attr_setstacksize(&attr, UL_THREAD_STACK_SIZE);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&p->mu);
+    p->threads_live++;
+    pthread_mutex_unlock(&p->mu);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        ts_log_warn(LOG, "cannot start a worker thread rc=%d", rc);
+        ul_thread_exit(p);
+        return TS_ERR_NOMEM;
+    }
+    return TS_OK;
+}
+
+void ul_thread_exit(struct ul_project *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->threads_live--;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Metainfo                                                                                    */
+
+void ul_meta_header(struct ul_project *p, Tessera__Metainfo__RequestHeader *h)
+{
+    tessera__metainfo__request_header__init(h);
+    h->api_key.data = p->api_key;
+    h->api_key.len = p->api_key_len;
+    h->user_agent = p->user_agent;
+}
+
+ts_err ul_meta_call(struct ul_project *p, const char *method, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp)
+{
+    char path[TS_RPC_METHOD_MAX + 1];
+    int w = snprintf(path, sizeof(path), "/tessera.metainfo.Metainfo/%s", method);
+    TS_ASSERT(w > 0 && (size_t)w < sizeof(path));
+    char msg[TS_RPC_ERROR_MESSAGE_MAX + 1] = "";
+    ts_err err = ts_rpc_call(p->pool, &p->satellite, path, req, resp_desc, resp, msg, sizeof(msg));
+    if (err != TS_OK) {
+        if (msg[0] != '\0') {
+            return ul_fail(err, "satellite %s: %s", method, msg);
+        }
+        return ul_fail(err, "satellite %s: %s", method, ts_strerror(err));
+    }
+    return TS_OK;
+}

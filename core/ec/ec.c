@@ -19,7 +19,9 @@
  * after their data shares are copied into the data pieces (so the sources are contiguous and
  * still in cache). Measured on Zen 5 (bench_core): 4-16 KiB all reach the raw kernel's speed;
  * a whole 64 MiB segment in one call is 2-3x slower (ISA-L makes one pass per 6 parity rows). */
+#ifndef EC_GROUP_BYTES
 #define EC_GROUP_BYTES 8192
+#endif
 /* Column chunk for repair, whose sources and outputs are contiguous pieces. */
 #define EC_CHUNK_BYTES 8192
 

@@ -3,10 +3,13 @@
 
 Written from reference/storj-v3.md §3.2 and §3.4 with Python's hmac/hashlib and the
 `cryptography` package, sharing no code with core/crypto. Run it to reprint the vectors:
-    python3 tests/unit/test_crypto_vectors.py
+    python3 tests/unit/test_crypto_vectors.py [--fuzz-seeds tests/fuzz/corpus/fuzz_path_decrypt]
 """
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -66,6 +69,34 @@ def main():
     print("segment(hello world) len", len(seg), "sha256", hashlib.sha256(seg).hexdigest())
     seg = encrypt_segment(root, 2, 5, bytes(i % 251 for i in range(7405)))
     print("segment(7405, part 2 index 5) len", len(seg), "sha256", hashlib.sha256(seg).hexdigest())
+
+    # Root key from a passphrase (reference §3.6 with libsodium's 16-byte salt, one lane),
+    # computed by the reference argon2 CLI (Debian package argon2).
+    pw, salt = b"correct horse battery staple", bytes(range(16))
+    argon_salt = hmac.new(hmac.new(pw, salt, hashlib.sha256).digest(), b"", hashlib.sha256)
+    argon_salt = argon_salt.digest()[:16]
+    print("argon2 salt", argon_salt.hex())
+    cli = subprocess.run(["argon2", argon_salt, "-id", "-t", "1", "-m", "16", "-p", "1", "-l", "32",
+                          "-r"], input=pw, capture_output=True, check=True)
+    print("root key", cli.stdout.decode().strip())
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
+        write_fuzz_seeds(sys.argv[2])
+
+
+def write_fuzz_seeds(directory):
+    """Seeds for fuzz_path_decrypt: byte 0 picks cipher (bit 0) and key (all bytes = byte0 >> 1)."""
+    zero = bytes(32)
+    seeds = {
+        "aesgcm_two_components": b"\x00" + encrypt_path(zero, b"a/b.jpg")[0],
+        "aesgcm_escapes": b"\x00" + encrypt_path(zero, b"\x00\x01./\xfe\xff/")[0],
+        "aesgcm_empty_components": b"\x00" + encrypt_path(zero, b"//")[0],
+        "null_plain_path": b"\x01" + b"photos/2024/x.jpg",
+        "bad_escape": b"\x00\x02\x2e\x03",
+    }
+    for name, data in seeds.items():
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 /* The piecestore RPC endpoint: translates core/rpc streams into node_piecestore calls. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,9 @@ typedef Tessera__Piecestore__DownloadRequest DownloadRequest;
 /* Sends msg as the stream's error frame and returns err (the handler's result). */
 static ts_err fail(struct ts_rpc_stream *s, ts_err err, const char *msg)
 {
-    (void)ts_rpc_stream_send_error(s, err, msg[0] != 0 ? msg : NULL);
+    if (ts_rpc_stream_send_error(s, err, msg[0] != 0 ? msg : NULL) != TS_OK) {
+        ts_log_debug(LOG, "could not send the error frame (client gone)");
+    }
     return err;
 }
 

@@ -54,6 +54,14 @@ static ts_err open_state(struct running *r, const struct node_config *cfg)
         err = node_trust_new(cfg->trusted, cfg->trusted_count, r->identity, cfg->storage_dir,
                              &n->trust);
     }
+    /* Fetch satellite keys now so the first uploads do not all wait on (or race) the dial. A
+     * satellite that is offline is retried when its first order limit arrives. */
+    for (int i = 0; err == TS_OK && i < cfg->trusted_count; i++) {
+        struct ts_peer_identity key;
+        if (node_trust_key(n->trust, &cfg->trusted[i].id, 0, &key) != TS_OK) {
+            ts_log_warn(LOG, "satellite key not available yet satellite_index=%d", i);
+        }
+    }
     return err;
 }
 

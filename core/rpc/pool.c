@@ -191,6 +191,7 @@ ts_err ts_rpc_pool_open_stream(struct ts_rpc_pool *pool, const struct ts_node_ur
         return TS_ERR_NOMEM;
     }
     s->conn = take_live(pool, &url->id);
+    s->reused = s->conn != NULL;
     ts_err err = s->conn != NULL ? TS_OK : dial(pool, url, &s->conn);
     if (err == TS_OK) {
         s->pool = pool;
@@ -280,14 +281,13 @@ void ts_rpc_stream_finish(struct ts_rpc_stream *s)
     free(s);
 }
 
-ts_err ts_rpc_call(struct ts_rpc_pool *pool, const struct ts_node_url *url, const char *method,
-                   const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
-                   ProtobufCMessage **resp, char *err_msg, size_t err_msg_size)
+/* One attempt of a unary call; *retry is set when a pooled connection turned out to be closed
+ * by the server before it answered anything (the request cannot have been processed). */
+static ts_err call_once(struct ts_rpc_pool *pool, const struct ts_node_url *url, const char *method,
+                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                        ProtobufCMessage **resp, char *err_msg, size_t err_msg_size, int *retry)
 {
-    *resp = NULL;
-    if (err_msg != NULL && err_msg_size > 0) {
-        err_msg[0] = 0;
-    }
+    *retry = 0;
     struct ts_rpc_stream *s = NULL;
     ts_err err = ts_rpc_pool_open_stream(pool, url, method, &s);
     if (err != TS_OK) {
@@ -311,11 +311,28 @@ ts_err ts_rpc_call(struct ts_rpc_pool *pool, const struct ts_node_url *url, cons
     if (err != TS_OK) {
         protobuf_c_message_free_unpacked(*resp, NULL);
         *resp = NULL;
+        *retry = s->reused && s->frames_seen == 0 && err == TS_ERR_CLOSED;
         if (err_msg != NULL && err_msg_size > 0) {
             snprintf(err_msg, err_msg_size, "%s",
                      s->error_message[0] != 0 ? s->error_message : ts_strerror(err));
         }
     }
     ts_rpc_stream_finish(s);
+    return err;
+}
+
+ts_err ts_rpc_call(struct ts_rpc_pool *pool, const struct ts_node_url *url, const char *method,
+                   const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                   ProtobufCMessage **resp, char *err_msg, size_t err_msg_size)
+{
+    *resp = NULL;
+    if (err_msg != NULL && err_msg_size > 0) {
+        err_msg[0] = 0;
+    }
+    int retry = 0;
+    ts_err err = call_once(pool, url, method, req, resp_desc, resp, err_msg, err_msg_size, &retry);
+    if (retry) {
+        err = call_once(pool, url, method, req, resp_desc, resp, err_msg, err_msg_size, &retry);
+    }
     return err;
 }

@@ -36,6 +36,8 @@ struct ts_rpc_stream {
     int canceled;     /* server: client canceled or left; client: we canceled */
     int error_sent;   /* server: an ERROR frame ended the stream */
     int close_sent;   /* client: CLOSE_SEND sent */
+    int reused;       /* client: the connection came from the idle pool */
+    int frames_seen;  /* client: frames received for this stream (any kind) */
     ts_err remote_err; /* client: code of the server's ERROR frame */
     char error_message[TS_RPC_ERROR_MESSAGE_MAX + 1];
 };

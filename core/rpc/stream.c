@@ -172,6 +172,7 @@ static ts_err client_frame(struct ts_rpc_stream *s, const struct ts_rpc_frame_he
 {
     *msg = 0;
     struct rpc_conn *c = s->conn;
+    s->frames_seen++;
     if (h->stream_id != 0 && h->stream_id < s->id) {
         return TS_OK; /* the tail of a stream we canceled earlier */
     }

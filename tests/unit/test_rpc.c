@@ -155,11 +155,12 @@ struct fixture {
     struct probe probe;
 };
 
-static struct fixture *fixture_new(int max_connections)
+static struct fixture *fixture_new_idle(int max_connections, int idle_timeout_ms)
 {
     struct fixture *f = calloc(1, sizeof *f);
     struct ts_rpc_server_config cfg = {.identity = id_server, .host = "127.0.0.1",
                                        .max_connections = max_connections,
+                                       .idle_timeout_ms = idle_timeout_ms,
                                        .io_timeout_ms = WAIT_MS};
     assert_int_equal(ts_rpc_server_new(&cfg, &f->srv), TS_OK);
     assert_int_equal(ts_rpc_server_register(f->srv, "/rpc.Health/Ping", h_echo, &f->probe), 0);
@@ -182,6 +183,11 @@ static struct fixture *fixture_new(int max_connections)
     struct ts_rpc_pool_opts opts = {.io_timeout_ms = WAIT_MS};
     assert_int_equal(ts_rpc_pool_new(id_client, &opts, &f->pool), TS_OK);
     return f;
+}
+
+static struct fixture *fixture_new(int max_connections)
+{
+    return fixture_new_idle(max_connections, 0);
 }
 
 static void fixture_free(struct fixture *f)
@@ -397,7 +403,9 @@ static struct ts_tls_conn *raw_connect(struct fixture *f, struct ts_tls_ctx **ct
                                        const char *preface)
 {
     struct ts_tls_config cfg = {.identity = id_other};
-    assert_int_equal(ts_tls_ctx_new(&cfg, ctx), TS_OK);
+    if (*ctx == NULL) {
+        assert_int_equal(ts_tls_ctx_new(&cfg, ctx), TS_OK);
+    }
     struct ts_tls_conn *c = NULL;
     assert_int_equal(ts_tls_connect(*ctx, &f->url, WAIT_MS, &c), TS_OK);
     ts_tls_conn_set_timeout(c, WAIT_MS);
@@ -478,6 +486,27 @@ static void test_stop_with_active_streams(void **state)
     fixture_free(f);
 }
 
+static void test_pool_drops_stale_and_expired_connections(void **state)
+{
+    (void)state;
+    /* the server closes idle connections after 50 ms: the pool notices and dials again */
+    struct fixture *f = fixture_new_idle(0, 50);
+    assert_int_equal(ping(f, 1, "/rpc.Health/Ping", NULL, 0), TS_OK);
+    assert_true(wait_active(f->srv, 0));
+    assert_int_equal(ping(f, 2, "/rpc.Health/Ping", NULL, 0), TS_OK);
+    assert_int_equal(ts_rpc_pool_handshakes(f->pool), 2);
+    /* a pool whose idle expiry is 1 ms closes connections itself */
+    ts_rpc_pool_free(f->pool);
+    struct ts_rpc_pool_opts opts = {.idle_timeout_ms = 1};
+    assert_int_equal(ts_rpc_pool_new(id_client, &opts, &f->pool), TS_OK);
+    assert_int_equal(ping(f, 3, "/rpc.Health/Ping", NULL, 0), TS_OK);
+    usleep(5000);
+    assert_int_equal(ping(f, 4, "/rpc.Health/Ping", NULL, 0), TS_OK);
+    assert_int_equal(ts_rpc_pool_handshakes(f->pool), 2);
+    assert_int_equal(ts_rpc_pool_idle(f->pool), 1);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_busy_past_the_cap),
         cmocka_unit_test(test_bad_frames_drop_the_connection),
         cmocka_unit_test(test_stop_with_active_streams),
+        cmocka_unit_test(test_pool_drops_stale_and_expired_connections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/log.h"
 #include "ec/ec.h"
 #include "ec/ec_internal.h"
 #include "ec/gf256.h"

@@ -151,10 +151,11 @@ ts_err sat_db_nodes_selectable(struct ts_db_conn *c, int64_t online_since, int64
         return TS_ERR_NOMEM;
     }
     ts_err err = sat_sql_prepare(c,
-                                 "SELECT id, address, last_net, vetted_at FROM nodes WHERE "
-                                 "last_contact_success >= $1 AND last_contact_success >= "
-                                 "last_contact_failure AND disqualified_at = 0 AND "
-                                 "exit_initiated_at = 0 AND free_disk >= $2 LIMIT $3",
+                                 "SELECT n.id, n.address, n.last_net, n.vetted_at, a.alias FROM "
+                                 "nodes n JOIN node_aliases a ON a.node_id = n.id WHERE "
+                                 "n.last_contact_success >= $1 AND n.last_contact_success >= "
+                                 "n.last_contact_failure AND n.disqualified_at = 0 AND "
+                                 "n.exit_initiated_at = 0 AND n.free_disk >= $2 LIMIT $3",
                                  &st, "iii", online_since, free_min, (int64_t)max);
     while (err == TS_OK) {
         bool row = false;
@@ -181,6 +182,7 @@ ts_err sat_db_nodes_selectable(struct ts_db_conn *c, int64_t online_since, int64
             err = sat_sql_col_text(st, 2, cand->last_net, sizeof cand->last_net);
         }
         cand->vetted = ts_db_stmt_column_int64(st, 3) != 0;
+        cand->alias = (uint32_t)ts_db_stmt_column_int64(st, 4);
         n++;
     }
     ts_db_stmt_free(st);

@@ -22,6 +22,7 @@ struct sat_node_candidate {
     char address[SAT_ADDRESS_MAX];  /* host:port, NUL-terminated */
     char last_net[SAT_LAST_NET_MAX]; /* NUL-terminated */
     int vetted;                      /* 1 once vetted_at is set */
+    uint32_t alias;                  /* node alias (segments store aliases, not IDs) */
 };
 
 struct sat_select_config {

@@ -254,7 +254,9 @@ ts_err node_upload_finish(struct node_upload *u, const struct ts_piece_hash *upl
                                   .limit = u->limit};
     memcpy(h.hash, computed, TS_PIECE_HASH_SIZE);
     memcpy(h.uplink_signature, uplink_hash->signature, uplink_hash->signature_len);
+    int64_t commit_start_ms = ts_monotonic_ms();
     err = node_blob_writer_commit(u->writer, &h);
+    ts_log_debug(LOG, "piece committed ms=%lld", (long long)(ts_monotonic_ms() - commit_start_ms));
     if (err != TS_OK) {
         return refuse(msg, err, "cannot store the piece: %s", ts_strerror(err));
     }

@@ -243,6 +243,11 @@ static ts_err upload_body(struct ts_rpc_stream *s, const struct ts_order_limit *
     ts_err err = ts_rpc_stream_send(s, &req.base);
     size_t chunk = opts->chunk_size > 0 ? opts->chunk_size : TS_RPC_CHUNK_SIZE;
     int64_t ordered = 0;
+    /* Hash while sending, as an uplink does, so hashing overlaps the node's work. */
+    struct ts_sha256_ctx *sha = NULL;
+    if (err == TS_OK) {
+        err = ts_sha256_ctx_new(&sha);
+    }
     for (size_t off = 0; err == TS_OK && off < len; off += chunk) {
         size_t n = len - off < chunk ? len - off : chunk;
         Tessera__Orders__Order order_pb;
@@ -262,6 +267,9 @@ static ts_err upload_body(struct ts_rpc_stream *s, const struct ts_order_limit *
         chunk_pb.data.len = n;
         req.chunk = &chunk_pb;
         err = ts_rpc_stream_send(s, &req.base);
+        if (err == TS_OK) {
+            err = ts_sha256_ctx_update(sha, data + off, n);
+        }
     }
     struct ts_piece_hash h;
     memset(&h, 0, sizeof h);
@@ -269,8 +277,9 @@ static ts_err upload_body(struct ts_rpc_stream *s, const struct ts_order_limit *
     h.piece_size = (int64_t)len;
     h.timestamp_s = limit->order_creation_s;
     if (err == TS_OK) {
-        err = ts_sha256(data, len, h.hash);
+        err = ts_sha256_ctx_final(sha, h.hash);
     }
+    ts_sha256_ctx_free(sha);
     h.hash[0] ^= (uint8_t)(opts->corrupt_hash ? 1 : 0);
     if (err == TS_OK) {
         err = ts_piece_hash_sign_uplink(&h, key->priv);

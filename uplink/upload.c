@@ -328,8 +328,12 @@ static ts_err begin_segment_call(struct ul_upload *u, uint32_t index,
         return err;
     }
     Tessera__Metainfo__BatchResponse *br = *batch_out;
-    if (br->n_items != 2 || br->items[0]->begin_object == NULL ||
-        br->items[1]->begin_segment == NULL) {
+    if (br->n_items != 2 ||
+        br->items[0]->response_case !=
+            TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_BEGIN_OBJECT ||
+        br->items[1]->response_case !=
+            TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_BEGIN_SEGMENT ||
+        br->items[0]->begin_object == NULL || br->items[1]->begin_segment == NULL) {
         return ul_fail(TS_ERR_PROTOCOL, "the satellite's Batch answer is incomplete");
     }
     Tessera__Metainfo__BeginObjectResponse *bor = br->items[0]->begin_object;
@@ -763,7 +767,9 @@ static const Tessera__Metainfo__Object *committed_object(ProtobufCMessage *resp,
         return ((Tessera__Metainfo__CommitObjectResponse *)resp)->object;
     }
     Tessera__Metainfo__BatchResponse *br = (Tessera__Metainfo__BatchResponse *)resp;
-    if (br->n_items == 0 || br->items[br->n_items - 1]->commit_object == NULL) {
+    if (br->n_items == 0 ||
+        br->items[br->n_items - 1]->response_case !=
+            TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_COMMIT_OBJECT) {
         return NULL;
     }
     return br->items[br->n_items - 1]->commit_object->object;

@@ -14,6 +14,8 @@ PKGS_BUILD="build-essential cmake pkg-config
 PKGS_TEST="python3 python3-zfec argon2 clang libclang-rt-14-dev"
 # A throwaway PostgreSQL 15 server for the database tests (scripts/pg-throwaway.sh, docs/db.md).
 PKGS_TEST="$PKGS_TEST postgresql"
+# S3 clients that drive the gateway in its integration tests and benchmark.
+PKGS_TEST="$PKGS_TEST awscli s3cmd rclone python3-boto3"
 
 want="$PKGS_BUILD $PKGS_TEST"
 if [ "${1:-}" = "--extra" ]; then

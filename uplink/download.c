@@ -23,6 +23,8 @@
 #include "segment.h"
 
 #define LOG "uplink.download"
+/* Fresh-limit retries per segment when the pieces in hand cannot be decoded. */
+#define UL_REFETCH_MAX 2
 
 /* One remote segment's piece fetches; reference-counted by the reader and each thread. */
 struct fetch {
@@ -73,9 +75,12 @@ struct ul_download {
     struct fetch *f;
     size_t base_stripe;
     bool *bad;
+    bool *bad_logged;
     int *nums;
     size_t *avail;
     const uint8_t **bufs;
+    int refetches;  /* fresh-limit retries of the current segment */
+    bool keep_all;  /* the next fetch keeps every piece (no tail cancellation) */
     /* Decoded plaintext window, segment coordinates [win_from, win_from + win_len). */
     uint8_t *win;
     uint64_t win_from;
@@ -185,6 +190,7 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
     f->k = ts_ec_k(d->ec);
     f->piece_offset = piece_offset;
     f->piece_bytes = piece_bytes;
+    f->suspect = d->keep_all;
     atomic_init(&f->cancel, false);
     f->limits = calloc(s->n_limits + 1, sizeof(*f->limits));
     f->received = calloc(s->n_limits + 1, sizeof(*f->received));
@@ -300,15 +306,17 @@ static ts_err segment_remote(struct ul_download *d, const Tessera__Metainfo__Seg
     }
     d->base_stripe = s0;
     free(d->bad);
+    free(d->bad_logged);
     free(d->nums);
     free(d->avail);
     free(d->bufs);
     size_t c = (size_t)d->f->count;
     d->bad = calloc(c, sizeof(*d->bad));
+    d->bad_logged = calloc(c, sizeof(*d->bad_logged));
     d->nums = calloc(c, sizeof(*d->nums));
     d->avail = calloc(c, sizeof(*d->avail));
     d->bufs = calloc(c, sizeof(*d->bufs));
-    if (!d->bad || !d->nums || !d->avail || !d->bufs) {
+    if (!d->bad || !d->bad_logged || !d->nums || !d->avail || !d->bufs) {
         return TS_ERR_NOMEM;
     }
     for (size_t j = 0; j < c; j++) {
@@ -396,6 +404,22 @@ static ts_err segment_open(struct ul_download *d)
     return segment_remote(d, s, from, to);
 }
 
+/* Logs pieces newly proven corrupt (each once: the flag is then never cleared). */
+static void log_bad_pieces(struct ul_download *d)
+{
+    for (int j = 0; j < d->f->count; j++) {
+        if (d->bad[j] && !d->bad_logged[j]) {
+            char id[TS_NODE_URL_MAX + 1] = "?";
+            if (ts_node_id_to_string(&d->f->limits[j].url.id, id, sizeof(id)) != TS_OK) {
+                id[0] = '\0';
+            }
+            ts_log_warn(LOG, "piece failed authentication, excluded piece=%d node=%s", d->nums[j],
+                        id);
+            d->bad_logged[j] = true;
+        }
+    }
+}
+
 /* Blocks until the window [b0, b0 + bc) decodes and authenticates, or nothing more can come. */
 static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
 {
@@ -413,6 +437,7 @@ static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
         ts_err err = ul_seg_decoder_blocks(d->dec, &d->layout, d->seg_key, d->seg_nonce, &p, b0,
                                            bc, d->win);
         if (err == TS_OK) {
+            log_bad_pieces(d);
             return TS_OK;
         }
         if (err != TS_ERR_NOT_ENOUGH_SHARES && err != TS_ERR_AUTH_FAILED) {
@@ -438,10 +463,34 @@ static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
     }
 }
 
+/* The pieces in hand cannot produce a window (corrupt or missing, and the tail is gone): asks
+ * the satellite for fresh limits for this segment and fetches the range again from every node,
+ * keeping all pieces so the decoder can swap a corrupt one out. */
+static ts_err segment_refetch(struct ul_download *d)
+{
+    const Tessera__Metainfo__SegmentPosition *pos = d->seg->position;
+    uint64_t cursor = ((uint64_t)pos->part << 32) | pos->index;
+    uint32_t index = pos->index;
+    int refetches = d->refetches + 1;
+    ts_log_info(LOG, "refetching segment=%u attempt=%d", index, refetches);
+    ts_err err = fetch_page(d, cursor); /* releases the current segment */
+    if (err == TS_OK) {
+        err = segment_next(d);
+    }
+    if (err == TS_OK) {
+        d->keep_all = true;
+        err = segment_open(d);
+        d->keep_all = false;
+    }
+    d->refetches = refetches;
+    return err;
+}
+
 /* Makes the window holding d->pos current. */
 static ts_err window_fill(struct ul_download *d)
 {
     if (d->seg == NULL || d->pos >= (uint64_t)(d->seg->plain_offset + d->seg->plain_size)) {
+        d->refetches = 0;
         ts_err err = segment_next(d);
         if (err == TS_OK) {
             err = segment_open(d);
@@ -464,6 +513,13 @@ static ts_err window_fill(struct ul_download *d)
     bc = bc < UL_DECODE_WINDOW_BLOCKS ? bc : UL_DECODE_WINDOW_BLOCKS;
     d->win_len = 0;
     ts_err err = window_decode(d, b0, bc);
+    if ((err == TS_ERR_AUTH_FAILED || err == TS_ERR_NOT_ENOUGH_SHARES) &&
+        d->refetches < UL_REFETCH_MAX) {
+        err = segment_refetch(d);
+        if (err == TS_OK) {
+            err = window_decode(d, b0, bc);
+        }
+    }
     if (err == TS_OK) {
         d->win_from = (uint64_t)b0 * UL_PLAIN_BLOCK;
         d->win_len = bc * UL_PLAIN_BLOCK;
@@ -613,6 +669,7 @@ void ul_download_close(struct ul_download *d)
         free(d->win);
     }
     free(d->bad);
+    free(d->bad_logged);
     free(d->nums);
     free(d->avail);
     free(d->bufs);

@@ -512,15 +512,20 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static struct ul_project *open_project(void)
+static struct ul_project *open_project_streams(int streams)
 {
     struct ul_access *a = NULL;
     struct ul_project *p = NULL;
     assert_int_equal(ul_access_parse(grant_text, &a), UL_OK);
-    struct ul_config cfg = {.request_timeout_ms = 20000};
+    struct ul_config cfg = {.request_timeout_ms = 20000, .piece_streams_max = streams};
     assert_int_equal(ul_project_open(a, &cfg, &p), UL_OK);
     ul_access_free(a);
     return p;
+}
+
+static struct ul_project *open_project(void)
+{
+    return open_project_streams(0);
 }
 
 static uint8_t *pattern(size_t len, unsigned seed)
@@ -618,6 +623,54 @@ static void test_sizes_round_trip(void **state)
     ul_project_close(p);
 }
 
+/* Flips one byte after the 512-byte header of every piece file node i holds. */
+static int corrupt_node_pieces(int i)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "find '%s/node%d/storage' -type f -path '*blobs*' -size +1k",
+             root_dir, i);
+    FILE *f = popen(cmd, "r");
+    int count = 0;
+    char path[1024];
+    while (f != NULL && fgets(path, sizeof(path), f) != NULL) {
+        path[strcspn(path, "\n")] = '\0';
+        FILE *b = fopen(path, "r+b");
+        if (b == NULL) {
+            continue;
+        }
+        int c = 0;
+        if (fseek(b, 512 + 300, SEEK_SET) == 0 && (c = fgetc(b)) != EOF &&
+            fseek(b, 512 + 300, SEEK_SET) == 0 && fputc(c ^ 0x5a, b) != EOF) {
+            count++;
+        }
+        fclose(b);
+    }
+    if (f != NULL) {
+        pclose(f);
+    }
+    return count;
+}
+
+static void test_corrupted_piece_does_not_corrupt_the_download(void **state)
+{
+    (void)state;
+    struct ul_project *p = open_project();
+    size_t len = 200000;
+    uint8_t *data = pattern(len, 7);
+    assert_int_equal(upload(p, "corrupt/me", data, len, len), UL_OK);
+    /* Node 0 holds piece 0, a data piece: the decoder's first choice. */
+    assert_true(corrupt_node_pieces(0) > 0);
+    check_read(p, "corrupt/me", data, len, 0, -1);
+    check_read(p, "corrupt/me", data, len, 1000, 5000);
+    ul_project_close(p);
+    /* One stream at a time: pieces 0..3 arrive first, the tail is canceled, the window fails
+     * to authenticate, and the download must refetch with every piece to get past it. */
+    p = open_project_streams(1);
+    check_read(p, "corrupt/me", data, len, 0, -1);
+    free(data);
+    ul_project_close(p);
+}
+
 static void test_long_tail_and_not_enough_nodes(void **state)
 {
     (void)state;
@@ -654,6 +707,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes_round_trip),
+        cmocka_unit_test(test_corrupted_piece_does_not_corrupt_the_download),
         cmocka_unit_test(test_long_tail_and_not_enough_nodes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

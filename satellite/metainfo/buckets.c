@@ -135,8 +135,10 @@ ts_err sat_metainfo_list_buckets(struct sat_metainfo *m,
         err = resp->items == NULL ? TS_ERR_NOMEM : TS_OK;
     }
     for (size_t i = 0; err == TS_OK && i < lc.count; i++) {
+        /* A bucket-level read (empty path) is what a key restricted to paths inside the bucket
+         * allows; it is how Storj decides bucket visibility too. */
         struct sat_request_action one = {
-            .op = SAT_OP_LIST, .bucket = lc.out[i].name, .bucket_len = lc.out[i].name_len};
+            .op = SAT_OP_READ, .bucket = lc.out[i].name, .bucket_len = lc.out[i].name_len};
         if (!every && sat_apikey_allows(vk, &one, now) != TS_OK) {
             continue;
         }

@@ -167,7 +167,8 @@ ts_err ts_access_add_entry(struct ts_access *a, const char *bucket, const char *
                            size_t unencrypted_len, const uint8_t *encrypted_prefix,
                            size_t encrypted_len, const uint8_t key[32], enum ts_path_cipher cipher)
 {
-    if (bucket == NULL || !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1)) ||
+    if (bucket == NULL ||
+        !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1)) ||
         !ts_access_cipher_valid(cipher)) {
         return TS_ERR_INVALID_ARGUMENT;
     }
@@ -259,7 +260,8 @@ ts_err ts_access_resolve(const struct ts_access *a, const char *bucket, const ch
                          enum ts_path_cipher *cipher)
 {
     TS_ASSERT(path != NULL || path_len == 0);
-    if (bucket == NULL || !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1))) {
+    if (bucket == NULL ||
+        !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1))) {
         return TS_ERR_INVALID_ARGUMENT;
     }
     if (path_len > TS_OBJECT_KEY_MAX) {
@@ -329,7 +331,8 @@ ts_err ts_access_decrypt_key(const struct ts_access *a, const char *bucket, cons
                              size_t enc_len, struct ts_buf *plain_out)
 {
     TS_ASSERT(enc != NULL || enc_len == 0);
-    if (bucket == NULL || !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1))) {
+    if (bucket == NULL ||
+        !ts_access_bucket_valid(bucket, strnlen(bucket, TS_BUCKET_NAME_MAX + 1))) {
         return TS_ERR_INVALID_ARGUMENT;
     }
     if (enc_len > TS_ENCRYPTED_KEY_MAX) {
@@ -359,8 +362,8 @@ ts_err ts_access_decrypt_key(const struct ts_access *a, const char *bucket, cons
                 err = TS_ERR_MALFORMED;
             }
             if (err == TS_OK) {
-                err = ts_path_decrypt(e->cipher, e->key, enc + skip, enc_len - skip, plain_out,
-                                      NULL);
+                err =
+                    ts_path_decrypt(e->cipher, e->key, enc + skip, enc_len - skip, plain_out, NULL);
             }
         }
     }

@@ -10,9 +10,9 @@
 
 struct access_entry {
     char bucket[TS_BUCKET_NAME_MAX + 1];
-    char *plain;   /* unencrypted prefix, NUL-terminated copy of plain_len bytes */
+    char *plain; /* unencrypted prefix, NUL-terminated copy of plain_len bytes */
     size_t plain_len;
-    uint8_t *enc;  /* encrypted prefix; NULL when enc_len is 0 */
+    uint8_t *enc; /* encrypted prefix; NULL when enc_len is 0 */
     size_t enc_len;
     uint8_t key[32];
     enum ts_path_cipher cipher;

@@ -103,8 +103,8 @@ static ts_err entry_from_pb(const EntryPb *p, struct ts_access *a)
 {
     char bucket[TS_BUCKET_NAME_MAX + 1];
     enum ts_path_cipher cipher = TS_PATH_CIPHER_AESGCM;
-    if (!ts_access_bucket_valid((const char *)p->bucket.data, p->bucket.len) ||
-        p->key.len != 32 || cipher_from_pb(p->path_cipher, &cipher) != TS_OK) {
+    if (!ts_access_bucket_valid((const char *)p->bucket.data, p->bucket.len) || p->key.len != 32 ||
+        cipher_from_pb(p->path_cipher, &cipher) != TS_OK) {
         return TS_ERR_MALFORMED;
     }
     memcpy(bucket, p->bucket.data, p->bucket.len);

@@ -61,9 +61,8 @@ static ts_err prefix_normalize(const struct ts_access_prefix *p, size_t *len)
 
 static ts_err caveat_from_permission(const struct ts_access_permission *perm, struct ts_caveat *c)
 {
-    if (perm->max_object_ttl_s < 0 ||
-        (perm->not_before_s != 0 && perm->not_after_s != 0 &&
-         perm->not_after_s < perm->not_before_s)) {
+    if (perm->max_object_ttl_s < 0 || (perm->not_before_s != 0 && perm->not_after_s != 0 &&
+                                       perm->not_after_s < perm->not_before_s)) {
         return TS_ERR_INVALID_ARGUMENT;
     }
     c->disallow_reads = !perm->allow_read;
@@ -96,8 +95,8 @@ static ts_err share_prefix(const struct ts_access *src, const struct ts_access_p
         err = ts_access_add_entry(dst, p->bucket, p->prefix, len, enc.data, enc.len, key, cipher);
     }
     if (err == TS_OK) {
-        err = ts_caveat_add_path(c, (const uint8_t *)p->bucket, strlen(p->bucket), enc.data,
-                                 enc.len);
+        err =
+            ts_caveat_add_path(c, (const uint8_t *)p->bucket, strlen(p->bucket), enc.data, enc.len);
     }
     ts_wipe(key, sizeof key);
     ts_buf_release(&enc);
@@ -141,8 +140,8 @@ static ts_err copy_store(const struct ts_access *src, struct ts_access *dst)
     }
     for (size_t i = 0; i < src->count; i++) {
         const struct access_entry *e = &src->entries[i];
-        ts_err err = ts_access_add_entry(dst, e->bucket, e->plain, e->plain_len, e->enc,
-                                         e->enc_len, e->key, e->cipher);
+        ts_err err = ts_access_add_entry(dst, e->bucket, e->plain, e->plain_len, e->enc, e->enc_len,
+                                         e->key, e->cipher);
         if (err != TS_OK) {
             return err;
         }

@@ -121,9 +121,9 @@ static ts_err caveat_from_pb(const CaveatPb *pb, struct ts_caveat *c)
         if (p->base.n_unknown_fields != 0) {
             return TS_ERR_MALFORMED;
         }
-        ts_err err = ts_caveat_add_path(c, p->bucket.data, p->bucket.len,
-                                        p->encrypted_path_prefix.data,
-                                        p->encrypted_path_prefix.len);
+        ts_err err =
+            ts_caveat_add_path(c, p->bucket.data, p->bucket.len, p->encrypted_path_prefix.data,
+                               p->encrypted_path_prefix.len);
         if (err != TS_OK) {
             return err == TS_ERR_INVALID_ARGUMENT ? TS_ERR_MALFORMED : err;
         }

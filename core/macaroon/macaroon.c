@@ -54,8 +54,7 @@ static ts_err macaroon_alloc(struct ts_macaroon **out)
 }
 
 ts_err ts_macaroon_new_from(const uint8_t head[TS_MACAROON_HEAD_SIZE],
-                            const uint8_t secret[TS_MACAROON_SECRET_SIZE],
-                            struct ts_macaroon **out)
+                            const uint8_t secret[TS_MACAROON_SECRET_SIZE], struct ts_macaroon **out)
 {
     *out = NULL;
     struct ts_macaroon *m;
@@ -90,7 +89,8 @@ ts_err ts_macaroon_new(uint8_t secret_out[TS_MACAROON_SECRET_SIZE], struct ts_ma
     return err;
 }
 
-ts_err ts_macaroon_new_untrusted(const uint8_t head[TS_MACAROON_HEAD_SIZE], struct ts_macaroon **out)
+ts_err ts_macaroon_new_untrusted(const uint8_t head[TS_MACAROON_HEAD_SIZE],
+                                 struct ts_macaroon **out)
 {
     ts_err err = macaroon_alloc(out);
     if (err == TS_OK) {
@@ -99,7 +99,8 @@ ts_err ts_macaroon_new_untrusted(const uint8_t head[TS_MACAROON_HEAD_SIZE], stru
     return err;
 }
 
-void ts_macaroon_set_tail_untrusted(struct ts_macaroon *m, const uint8_t tail[TS_MACAROON_TAIL_SIZE])
+void ts_macaroon_set_tail_untrusted(struct ts_macaroon *m,
+                                    const uint8_t tail[TS_MACAROON_TAIL_SIZE])
 {
     memcpy(m->tail, tail, TS_MACAROON_TAIL_SIZE);
 }
@@ -263,13 +264,14 @@ ts_err ts_macaroon_tails(const struct ts_macaroon *m, const uint8_t secret[TS_MA
     }
     ts_err err = ts_hmac_sha256(secret, TS_MACAROON_SECRET_SIZE, m->head, sizeof m->head, tails[0]);
     for (size_t i = 0; i < m->count && err == TS_OK; i++) {
-        err = ts_hmac_sha256(tails[i], TS_MACAROON_TAIL_SIZE, m->caveats[i].data,
-                             m->caveats[i].len, tails[i + 1]);
+        err = ts_hmac_sha256(tails[i], TS_MACAROON_TAIL_SIZE, m->caveats[i].data, m->caveats[i].len,
+                             tails[i + 1]);
     }
     return err;
 }
 
-ts_err ts_macaroon_verify(const struct ts_macaroon *m, const uint8_t secret[TS_MACAROON_SECRET_SIZE])
+ts_err ts_macaroon_verify(const struct ts_macaroon *m,
+                          const uint8_t secret[TS_MACAROON_SECRET_SIZE])
 {
     uint8_t tail[TS_MACAROON_TAIL_SIZE], next[TS_MACAROON_TAIL_SIZE];
     ts_err err = ts_hmac_sha256(secret, TS_MACAROON_SECRET_SIZE, m->head, sizeof m->head, tail);

@@ -32,12 +32,12 @@ static void exercise(const struct ts_access *a)
         memcpy(key, e.unencrypted_prefix, e.unencrypted_prefix_len);
         memcpy(key + e.unencrypted_prefix_len, "/x", 2);
         ts_buf_clear(&enc);
-        ts_err err = ts_access_encrypt_key(a, e.bucket, key, e.unencrypted_prefix_len + 2, &enc,
-                                           NULL);
+        ts_err err =
+            ts_access_encrypt_key(a, e.bucket, key, e.unencrypted_prefix_len + 2, &enc, NULL);
         TS_ASSERT(err == TS_OK || err == TS_ERR_TOO_LARGE);
         ts_buf_clear(&plain);
-        err = ts_access_decrypt_key(a, e.bucket, e.encrypted_prefix, e.encrypted_prefix_len,
-                                    &plain);
+        err =
+            ts_access_decrypt_key(a, e.bucket, e.encrypted_prefix, e.encrypted_prefix_len, &plain);
         TS_ASSERT(err == TS_OK || err == TS_ERR_MALFORMED || err == TS_ERR_AUTH_FAILED);
     }
     ts_access_free(b);
@@ -53,8 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     size_t text_len = size;
     if (size > 0 && data[0] == 0) {
-        if (ts_base58check_encode(TS_ACCESS_GRANT_VERSION, data + 1, size - 1, &wrapped) !=
-            TS_OK) {
+        if (ts_base58check_encode(TS_ACCESS_GRANT_VERSION, data + 1, size - 1, &wrapped) != TS_OK) {
             ts_buf_release(&wrapped);
             return 0;
         }

@@ -14,8 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ts_caveat c;
     if (ts_caveat_decode(data, size, &c) == TS_OK) {
-        struct ts_action a = {.op = TS_ACTION_READ, .bucket = (const uint8_t *)"b",
-                              .bucket_len = 1, .encrypted_path = data, .encrypted_path_len = size};
+        struct ts_action a = {.op = TS_ACTION_READ,
+                              .bucket = (const uint8_t *)"b",
+                              .bucket_len = 1,
+                              .encrypted_path = data,
+                              .encrypted_path_len = size};
         ts_err e = ts_caveat_allows(&c, &a);
         TS_ASSERT(e == TS_OK || e == TS_ERR_PERMISSION_DENIED || e == TS_ERR_EXPIRED ||
                   e == TS_ERR_NOT_YET_VALID);
@@ -37,9 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t secret[TS_MACAROON_SECRET_SIZE] = {1};
     ts_err e = ts_macaroon_verify(m, secret);
     TS_ASSERT(e == TS_OK || e == TS_ERR_AUTH_FAILED);
-    struct ts_action a = {.op = TS_ACTION_LIST, .bucket = (const uint8_t *)"bucket",
-                          .bucket_len = 6, .encrypted_path = (const uint8_t *)"x/y",
-                          .encrypted_path_len = 3, .time_s = 1700000000};
+    struct ts_action a = {.op = TS_ACTION_LIST,
+                          .bucket = (const uint8_t *)"bucket",
+                          .bucket_len = 6,
+                          .encrypted_path = (const uint8_t *)"x/y",
+                          .encrypted_path_len = 3,
+                          .time_s = 1700000000};
     e = ts_macaroon_allows(m, &a);
     TS_ASSERT(e == TS_OK || e == TS_ERR_PERMISSION_DENIED || e == TS_ERR_EXPIRED ||
               e == TS_ERR_NOT_YET_VALID);

@@ -118,8 +118,8 @@ static void test_longest_prefix_entry_wins(void **state)
 }
 
 /* Keys under the shared prefix, as seen from the root and from the restricted grant. */
-static const char *const INSIDE[] = {"a/b", "a/b/", "a/b/c", "a/b/c/d", "a/b//x", "a/b/../c",
-                                     "a/b/\xff\x00z"};
+static const char *const INSIDE[] = {"a/b",    "a/b/",     "a/b/c",        "a/b/c/d",
+                                     "a/b//x", "a/b/../c", "a/b/\xff\x00z"};
 static const char *const OUTSIDE[] = {"a", "a/c", "a/bc", "a/b.", "b/a/b", "", "/a/b"};
 
 static void check_restricted_matches_root(const struct ts_access *root,
@@ -210,9 +210,12 @@ static ts_err allows(const struct ts_access *a, enum ts_action_op op, const char
     }
     memcpy(path + n, suffix, strlen(suffix));
     n += strlen(suffix);
-    struct ts_action act = {.op = op, .bucket = (const uint8_t *)bucket,
-                            .bucket_len = strlen(bucket), .encrypted_path = path,
-                            .encrypted_path_len = n, .time_s = time_s};
+    struct ts_action act = {.op = op,
+                            .bucket = (const uint8_t *)bucket,
+                            .bucket_len = strlen(bucket),
+                            .encrypted_path = path,
+                            .encrypted_path_len = n,
+                            .time_s = time_s};
     return ts_macaroon_allows(ts_access_api_key(a), &act);
 }
 
@@ -220,8 +223,10 @@ static void test_share_caveat_limits_the_satellite(void **state)
 {
     (void)state;
     struct ts_access *root = root_access(TS_PATH_CIPHER_AESGCM);
-    struct ts_access_permission perm = {.allow_read = true, .allow_list = true,
-                                        .not_before_s = 1000, .not_after_s = 2000,
+    struct ts_access_permission perm = {.allow_read = true,
+                                        .allow_list = true,
+                                        .not_before_s = 1000,
+                                        .not_after_s = 2000,
                                         .max_object_ttl_s = 86400};
     struct ts_access_prefix p = {.bucket = "photos", .prefix = "a/b", .prefix_len = 3};
     struct ts_access *shared = NULL, *again = NULL;
@@ -252,8 +257,7 @@ static void test_share_caveat_limits_the_satellite(void **state)
                      TS_ERR_PERMISSION_DENIED);
     assert_int_equal(allows(shared, TS_ACTION_READ, "videos", &in, "", 1500),
                      TS_ERR_PERMISSION_DENIED);
-    assert_int_equal(allows(shared, TS_ACTION_READ, "photos", &in, "", 999),
-                     TS_ERR_NOT_YET_VALID);
+    assert_int_equal(allows(shared, TS_ACTION_READ, "photos", &in, "", 999), TS_ERR_NOT_YET_VALID);
     assert_int_equal(allows(shared, TS_ACTION_READ, "photos", &in, "", 2001), TS_ERR_EXPIRED);
     /* The root key allows all of it. */
     assert_int_equal(allows(root, TS_ACTION_WRITE, "photos", &sibling, "", 5), TS_OK);
@@ -274,15 +278,22 @@ static void test_share_refuses_bad_prefixes_and_permissions(void **state)
         const char *bucket, *prefix;
         ts_err want;
     } rows[] = {
-        {"photos", "a/../c", TS_ERR_INVALID_ARGUMENT}, {"photos", "..", TS_ERR_INVALID_ARGUMENT},
-        {"photos", "a/./b", TS_ERR_INVALID_ARGUMENT},  {"photos", "./a", TS_ERR_INVALID_ARGUMENT},
-        {"photos", "a/..", TS_ERR_INVALID_ARGUMENT},   {"photos", "a/../", TS_ERR_INVALID_ARGUMENT},
-        {"photos", "/", TS_ERR_INVALID_ARGUMENT},      {"", "a", TS_ERR_INVALID_ARGUMENT},
-        {"photos", "a/...", TS_OK},                    {"photos", ".a/b.", TS_OK},
-        {"photos", "", TS_OK},                          {"photos", "//", TS_OK},
+        {"photos", "a/../c", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "..", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "a/./b", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "./a", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "a/..", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "a/../", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "/", TS_ERR_INVALID_ARGUMENT},
+        {"", "a", TS_ERR_INVALID_ARGUMENT},
+        {"photos", "a/...", TS_OK},
+        {"photos", ".a/b.", TS_OK},
+        {"photos", "", TS_OK},
+        {"photos", "//", TS_OK},
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(rows); i++) {
-        struct ts_access_prefix p = {.bucket = rows[i].bucket, .prefix = rows[i].prefix,
+        struct ts_access_prefix p = {.bucket = rows[i].bucket,
+                                     .prefix = rows[i].prefix,
                                      .prefix_len = strlen(rows[i].prefix)};
         struct ts_access *out = (struct ts_access *)root;
         ts_err err = ts_access_share(root, &perm, &p, 1, &out);
@@ -315,8 +326,8 @@ static void test_reshare_narrows_and_cannot_widen(void **state)
 {
     (void)state;
     struct ts_access *root = root_access(TS_PATH_CIPHER_AESGCM);
-    struct ts_access_permission perm = {.allow_read = true, .allow_list = true,
-                                        .allow_write = true};
+    struct ts_access_permission perm = {
+        .allow_read = true, .allow_list = true, .allow_write = true};
     struct ts_access_prefix p[] = {{.bucket = "photos", .prefix = "a/b", .prefix_len = 3},
                                    {.bucket = "docs", .prefix = "", .prefix_len = 0}};
     struct ts_access *shared = NULL, *narrower = NULL, *wider = NULL;
@@ -362,8 +373,8 @@ static void test_share_keeps_inner_entries_or_everything(void **state)
     struct ts_access *root = root_access(TS_PATH_CIPHER_AESGCM);
     uint8_t k[32];
     memset(k, 7, 32);
-    assert_int_equal(ts_access_add_entry(root, "photos", "a/b/c", 5, (const uint8_t *)"X/Y/Z", 5,
-                                         k, TS_PATH_CIPHER_AESGCM),
+    assert_int_equal(ts_access_add_entry(root, "photos", "a/b/c", 5, (const uint8_t *)"X/Y/Z", 5, k,
+                                         TS_PATH_CIPHER_AESGCM),
                      TS_OK);
     assert_int_equal(ts_access_add_entry(root, "photos", "q", 1, (const uint8_t *)"Q", 1, k,
                                          TS_PATH_CIPHER_AESGCM),

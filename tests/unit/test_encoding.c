@@ -173,8 +173,13 @@ static const struct {
     const char *plain;
     const char *text;
 } BASE32_VECTORS[] = {
-    {"", ""},           {"f", "MY"},           {"fo", "MZXQ"},           {"foo", "MZXW6"},
-    {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"},
+    {"", ""},
+    {"f", "MY"},
+    {"fo", "MZXQ"},
+    {"foo", "MZXW6"},
+    {"foob", "MZXW6YQ"},
+    {"fooba", "MZXW6YTB"},
+    {"foobar", "MZXW6YTBOI"},
 };
 
 static void test_base32_rfc4648_vectors_both_alphabets(void **state)
@@ -190,13 +195,13 @@ static void test_base32_rfc4648_vectors_both_alphabets(void **state)
         }
         char out[32];
         assert_int_equal(ts_base32_encoded_len(strlen(p)), n);
-        assert_int_equal(ts_base32_encode_to(TS_BASE32_STD, (const uint8_t *)p, strlen(p), out,
-                                             sizeof out),
-                         TS_OK);
+        assert_int_equal(
+            ts_base32_encode_to(TS_BASE32_STD, (const uint8_t *)p, strlen(p), out, sizeof out),
+            TS_OK);
         assert_string_equal(out, t);
-        assert_int_equal(ts_base32_encode_to(TS_BASE32_LOWER, (const uint8_t *)p, strlen(p), out,
-                                             sizeof out),
-                         TS_OK);
+        assert_int_equal(
+            ts_base32_encode_to(TS_BASE32_LOWER, (const uint8_t *)p, strlen(p), out, sizeof out),
+            TS_OK);
         assert_string_equal(out, lower);
         struct ts_buf b;
         ts_buf_init(&b, 64);
@@ -207,8 +212,7 @@ static void test_base32_rfc4648_vectors_both_alphabets(void **state)
         assert_int_equal(ts_base32_decode(TS_BASE32_LOWER, lower, n, &b), TS_OK);
         assert_memory_equal(b.data, p, b.len);
         ts_buf_clear(&b);
-        assert_int_equal(ts_base32_encode(TS_BASE32_STD, (const uint8_t *)p, strlen(p), &b),
-                         TS_OK);
+        assert_int_equal(ts_base32_encode(TS_BASE32_STD, (const uint8_t *)p, strlen(p), &b), TS_OK);
         assert_string_equal((char *)b.data, t);
         ts_buf_release(&b);
     }
@@ -245,17 +249,14 @@ static void test_base32_rejects_bad_text(void **state)
         enum ts_base32_alphabet alphabet;
         const char *text;
     } bad[] = {
-        {TS_BASE32_STD, "my"},         /* wrong case for the alphabet */
-        {TS_BASE32_LOWER, "MY"},       /* and the other way round */
-        {TS_BASE32_STD, "MY======"},   /* padding is not accepted */
-        {TS_BASE32_STD, "M"},          /* lengths no byte string encodes to */
-        {TS_BASE32_STD, "MZX"},
-        {TS_BASE32_STD, "MZXW6Y"},
-        {TS_BASE32_STD, "MZ"},         /* non-zero unused bits ("f" is "MY") */
-        {TS_BASE32_STD, "MZXR"},
-        {TS_BASE32_STD, "MZ1Q"},       /* '1' and '8' are not base32 */
-        {TS_BASE32_STD, "MZ8Q"},
-        {TS_BASE32_LOWER, "mz q"},
+        {TS_BASE32_STD, "my"},       /* wrong case for the alphabet */
+        {TS_BASE32_LOWER, "MY"},     /* and the other way round */
+        {TS_BASE32_STD, "MY======"}, /* padding is not accepted */
+        {TS_BASE32_STD, "M"},        /* lengths no byte string encodes to */
+        {TS_BASE32_STD, "MZX"},      {TS_BASE32_STD, "MZXW6Y"},
+        {TS_BASE32_STD, "MZ"}, /* non-zero unused bits ("f" is "MY") */
+        {TS_BASE32_STD, "MZXR"},     {TS_BASE32_STD, "MZ1Q"}, /* '1' and '8' are not base32 */
+        {TS_BASE32_STD, "MZ8Q"},     {TS_BASE32_LOWER, "mz q"},
     };
     struct ts_buf b;
     ts_buf_init(&b, 64);
@@ -278,7 +279,12 @@ static void test_uvarint_values_and_rejections(void **state)
         uint64_t v;
         const char *hex;
     } ok[] = {
-        {0, "00"}, {1, "01"}, {127, "7f"}, {128, "8001"}, {300, "ac02"}, {16384, "808001"},
+        {0, "00"},
+        {1, "01"},
+        {127, "7f"},
+        {128, "8001"},
+        {300, "ac02"},
+        {16384, "808001"},
         {UINT64_MAX, "ffffffffffffffffff01"},
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(ok); i++) {

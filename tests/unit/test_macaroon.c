@@ -30,8 +30,8 @@ static struct ts_macaroon *key_with_caveats(const char *const *caveats, size_t n
 {
     struct ts_macaroon *m = root_key();
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(
-            ts_macaroon_add_caveat(m, (const uint8_t *)caveats[i], strlen(caveats[i])), TS_OK);
+        assert_int_equal(ts_macaroon_add_caveat(m, (const uint8_t *)caveats[i], strlen(caveats[i])),
+                         TS_OK);
     }
     return m;
 }
@@ -235,7 +235,7 @@ static void test_parse_rejects_hostile_bytes(void **state)
     assert_int_equal(ts_macaroon_parse(b.data, b.len, &out), TS_ERR_TRUNCATED);
     b.data[b.len - 33] = 32;
     assert_int_equal(b.data[36], 2); /* the caveat's identifier field */
-    b.data[36] = 4; /* turned into a verification id (third-party caveat) */
+    b.data[36] = 4;                  /* turned into a verification id (third-party caveat) */
     assert_int_equal(ts_macaroon_parse(b.data, b.len, &out), TS_ERR_MALFORMED);
     b.data[36] = 3; /* an unknown field type */
     assert_int_equal(ts_macaroon_parse(b.data, b.len, &out), TS_ERR_MALFORMED);
@@ -339,8 +339,8 @@ static void test_caveat_encoding_round_trip_and_rejections(void **state)
     assert_int_equal(ts_buf_append(&b, "\x28\x01", 2), TS_OK);
     assert_int_equal(ts_caveat_decode(b.data, b.len, &d), TS_ERR_MALFORMED);
     ts_caveat_release(&d);
-    static const uint8_t negative_ttl[] = {0xb0, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                           0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t negative_ttl[] = {0xb0, 0x01, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     assert_int_equal(ts_caveat_decode(negative_ttl, sizeof negative_ttl, &d), TS_ERR_MALFORMED);
     static const uint8_t empty_bucket[] = {0x52, 0x02, 0x12, 0x00};
     assert_int_equal(ts_caveat_decode(empty_bucket, sizeof empty_bucket, &d), TS_ERR_MALFORMED);
@@ -418,9 +418,8 @@ static void test_caveat_allows_table(void **state)
     c.disallow_writes = true;
     c.not_before_s = 1000;
     c.not_after_s = 2000;
-    assert_int_equal(ts_caveat_add_path(&c, (const uint8_t *)"photos", 6,
-                                        (const uint8_t *)"E1/E2", 5),
-                     TS_OK);
+    assert_int_equal(
+        ts_caveat_add_path(&c, (const uint8_t *)"photos", 6, (const uint8_t *)"E1/E2", 5), TS_OK);
     check_actions(NULL, &c);
 
     /* The same through a key, with an unrestricted caveat added: the table must not change. */
@@ -449,8 +448,11 @@ static void test_caveats_intersect_and_whole_bucket_paths(void **state)
     assert_int_equal(ts_caveat_add_path(&c, (const uint8_t *)"docs", 4, (const uint8_t *)"D/", 2),
                      TS_OK);
     assert_int_equal(ts_macaroon_restrict(m, &c), TS_OK);
-    struct ts_action a = {.op = TS_ACTION_WRITE, .bucket = (const uint8_t *)"photos",
-                          .bucket_len = 6, .encrypted_path = (const uint8_t *)"", .time_s = 5};
+    struct ts_action a = {.op = TS_ACTION_WRITE,
+                          .bucket = (const uint8_t *)"photos",
+                          .bucket_len = 6,
+                          .encrypted_path = (const uint8_t *)"",
+                          .time_s = 5};
     assert_int_equal(ts_macaroon_allows(m, &a), OK); /* whole bucket: bucket-level writes */
     a.op = TS_ACTION_LIST;
     assert_int_equal(ts_macaroon_allows(m, &a), OK);

@@ -84,7 +84,7 @@ ts_err ts_order_limit_from_proto(const Tessera__Orders__OrderLimit *pb, struct t
 {
     struct ts_order_limit l;
     memset(&l, 0, sizeof l);
-    if (pb == NULL || pb->limit < 0 || (int)pb->action <= 0 || (int)pb->action > (int)TS_ACTION_DELETE) {
+    if (pb == NULL || pb->limit < 0 || (int)pb->action <= 0 || (int)pb->action > (int)TS_PIECE_ACTION_DELETE) {
         return TS_ERR_MALFORMED;
     }
     ts_err err = copy_exact(pb->serial_number, l.serial, TS_SERIAL_SIZE);
@@ -409,7 +409,7 @@ ts_err ts_order_limit_check_time(const struct ts_order_limit *l, int64_t now_s, 
         return TS_ERR_NOT_YET_VALID;
     }
     if (l->piece_expiration_s != 0 && l->piece_expiration_s <= now_s &&
-        (l->action == TS_ACTION_PUT || l->action == TS_ACTION_PUT_REPAIR)) {
+        (l->action == TS_PIECE_ACTION_PUT || l->action == TS_PIECE_ACTION_PUT_REPAIR)) {
         return TS_ERR_EXPIRED;
     }
     return TS_OK;

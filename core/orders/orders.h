@@ -34,13 +34,13 @@
 #define TS_PIECESTORE_EXISTS "/tessera.piecestore.Piecestore/Exists"
 
 enum ts_piece_action {
-    TS_ACTION_INVALID = 0,
-    TS_ACTION_PUT = 1,
-    TS_ACTION_GET = 2,
-    TS_ACTION_GET_AUDIT = 3,
-    TS_ACTION_GET_REPAIR = 4,
-    TS_ACTION_PUT_REPAIR = 5,
-    TS_ACTION_DELETE = 6,
+    TS_PIECE_ACTION_INVALID = 0,
+    TS_PIECE_ACTION_PUT = 1,
+    TS_PIECE_ACTION_GET = 2,
+    TS_PIECE_ACTION_GET_AUDIT = 3,
+    TS_PIECE_ACTION_GET_REPAIR = 4,
+    TS_PIECE_ACTION_PUT_REPAIR = 5,
+    TS_PIECE_ACTION_DELETE = 6,
 };
 
 enum ts_hash_algorithm { TS_HASH_SHA256 = 0 };

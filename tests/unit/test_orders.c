@@ -39,7 +39,7 @@ static int setup(void **state)
     memset(l->piece_id, 0x17, 32);
     memcpy(l->uplink_public_key, f->piece_pub, 32);
     l->limit_bytes = 1 << 20;
-    l->action = TS_ACTION_PUT;
+    l->action = TS_PIECE_ACTION_PUT;
     assert_int_equal(ts_order_limit_sign(l, f->satellite), TS_OK);
     *state = f;
     return 0;
@@ -98,7 +98,7 @@ static void test_limit_roundtrip_and_verify(void **state)
     assert_int_equal(ts_order_limit_decode(b.data, b.len, &d), TS_OK);
     assert_memory_equal(&d.serial, f->limit.serial, TS_SERIAL_SIZE);
     assert_int_equal(d.limit_bytes, f->limit.limit_bytes);
-    assert_int_equal(d.action, TS_ACTION_PUT);
+    assert_int_equal(d.action, TS_PIECE_ACTION_PUT);
     assert_int_equal(d.satellite_signature_len, f->limit.satellite_signature_len);
     const struct ts_peer_identity *sat = ts_identity_peer(f->satellite);
     assert_int_equal(ts_order_limit_verify(&d, sat), TS_OK);
@@ -113,7 +113,7 @@ static void test_limit_forged_or_altered_fails(void **state)
     l.limit_bytes += 1;
     assert_int_equal(ts_order_limit_verify(&l, sat), TS_ERR_AUTH_FAILED);
     l = f->limit;
-    l.action = TS_ACTION_GET;
+    l.action = TS_PIECE_ACTION_GET;
     assert_int_equal(ts_order_limit_verify(&l, sat), TS_ERR_AUTH_FAILED);
     l = f->limit;
     l.storage_node_id.bytes[3] ^= 1;
@@ -240,7 +240,7 @@ static void test_time_rules(void **state)
     l = f->limit;
     l.piece_expiration_s = now - 1;
     assert_int_equal(ts_order_limit_check_time(&l, now, 3600), TS_ERR_EXPIRED);
-    assert_string_equal(ts_piece_action_name(TS_ACTION_GET_REPAIR), "GET_REPAIR");
+    assert_string_equal(ts_piece_action_name(TS_PIECE_ACTION_GET_REPAIR), "GET_REPAIR");
     assert_string_equal(ts_piece_action_name((enum ts_piece_action)77), "INVALID");
 }
 

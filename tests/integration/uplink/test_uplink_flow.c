@@ -179,7 +179,7 @@ static void do_begin_segment(const Tessera__Metainfo__BeginSegmentRequest *r,
 {
     struct fake_segment *s = segment_at(r->position->index);
     TS_ASSERT(ts_random_bytes(s->root, 32) == TS_OK);
-    make_limits(s->root, TS_ACTION_PUT, 17 * 1024 * 1024, NULL, limits, bufs, priv);
+    make_limits(s->root, TS_PIECE_ACTION_PUT, 17 * 1024 * 1024, NULL, limits, bufs, priv);
     tessera__metainfo__begin_segment_response__init(resp);
     ts_be32_put(seg_id, s->index);
     resp->segment_id.data = seg_id;
@@ -404,7 +404,7 @@ static ts_err handle_download_object(struct ts_rpc_stream *s, void *ctx)
         struct fake_segment *seg = &fs.segs[at++];
         seg->dl->redundancy = &rs;
         if (seg->dl->inline_data.len == 0) {
-            make_limits(seg->root, TS_ACTION_GET, seg->piece_size, seg->have, limits[count],
+            make_limits(seg->root, TS_PIECE_ACTION_GET, seg->piece_size, seg->have, limits[count],
                         bufs[count], priv[count]);
             seg->dl->limits = limits[count];
             seg->dl->n_limits = NODES;

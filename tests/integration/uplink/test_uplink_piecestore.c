@@ -122,7 +122,7 @@ static void test_piece_round_trip_with_ranges(void **state)
     assert_int_equal(ts_ed25519_keypair(key.pub, key.priv), TS_OK);
     uint8_t piece_id[32];
     assert_int_equal(ts_random_bytes(piece_id, sizeof(piece_id)), TS_OK);
-    struct ul_limit put = limit_for(f, TS_ACTION_PUT, piece_id, (int64_t)len, &key);
+    struct ul_limit put = limit_for(f, TS_PIECE_ACTION_PUT, piece_id, (int64_t)len, &key);
     struct growing g = {.len = len, .step = 100000};
     struct ul_piece_source src = {.data = data, .wait = growing_wait, .ctx = &g};
     atomic_bool cancel;
@@ -149,7 +149,7 @@ static void test_piece_round_trip_with_ranges(void **state)
         size_t off = ranges[r][0], size = ranges[r][1] ? ranges[r][1] : len;
         struct nc_piece_key dkey;
         assert_int_equal(ts_ed25519_keypair(dkey.pub, dkey.priv), TS_OK);
-        struct ul_limit get = limit_for(f, TS_ACTION_GET, piece_id, (int64_t)len, &dkey);
+        struct ul_limit get = limit_for(f, TS_PIECE_ACTION_GET, piece_id, (int64_t)len, &dkey);
         struct progress pr = {0};
         struct ul_piece_sink sink = {.buf = out, .progress = on_progress, .ctx = &pr};
         memset(out, 0, len);
@@ -186,14 +186,14 @@ static void test_cancel_and_over_limit_upload_fail_cleanly(void **state)
     atomic_init(&cancel, false);
     struct ts_buf receipt;
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
-    struct ul_limit put = limit_for(f, TS_ACTION_PUT, piece_id, 1 << 20, &key);
+    struct ul_limit put = limit_for(f, TS_PIECE_ACTION_PUT, piece_id, 1 << 20, &key);
     struct ul_piece_source src = {.data = data, .wait = stuck_wait, .ctx = &cancel};
     assert_int_equal(ul_piece_upload(f->pool, &put, key.priv, &src, &cancel, &receipt),
                      TS_ERR_CANCELED);
     assert_int_equal(receipt.len, 0);
     /* The canceled piece was not stored: a GET finds nothing. */
     atomic_store(&cancel, false);
-    struct ul_limit get = limit_for(f, TS_ACTION_GET, piece_id, 1 << 20, &key);
+    struct ul_limit get = limit_for(f, TS_PIECE_ACTION_GET, piece_id, 1 << 20, &key);
     struct progress pr = {0};
     struct ul_piece_sink sink = {.buf = data, .progress = on_progress, .ctx = &pr};
     assert_int_not_equal(ul_piece_download(f->pool, &get, key.priv, 0, 100, &sink, &cancel),
@@ -201,7 +201,7 @@ static void test_cancel_and_over_limit_upload_fail_cleanly(void **state)
     /* A piece larger than its limit stops before the node has to refuse it. */
     uint8_t other[32];
     assert_int_equal(ts_random_bytes(other, sizeof(other)), TS_OK);
-    struct ul_limit small = limit_for(f, TS_ACTION_PUT, other, 1000, &key);
+    struct ul_limit small = limit_for(f, TS_PIECE_ACTION_PUT, other, 1000, &key);
     struct growing g = {.len = 5000, .step = 5000};
     struct ul_piece_source src2 = {.data = data, .wait = growing_wait, .ctx = &g};
     assert_int_equal(ul_piece_upload(f->pool, &small, key.priv, &src2, &cancel, &receipt),

@@ -6,7 +6,7 @@
  *     variant `abcdefghijklmnopqrstuvwxyz234567` (blob file names, §9.1);
  *   - unsigned LEB128 varints, at most 10 bytes (macaroon packets, §5.1).
  * Every decoder is bounded, rejects characters outside its alphabet and non-canonical forms, and
- * returns an error for hostile input; none of them allocates more than its output.
+ * returns an error for hostile input; scratch memory is proportional to the (bounded) input.
  */
 #ifndef TS_ENCODING_ENCODING_H
 #define TS_ENCODING_ENCODING_H

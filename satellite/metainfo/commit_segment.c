@@ -38,7 +38,7 @@ find_piece(const Tessera__Metainfo__SegmentID *seg, const Tessera__Metainfo__Upl
 }
 
 /* One receipt: the piece ID derived for that node and number, the exact piece size of this
- * segment, the creation time of its limit, and the node's signature. */
+ * segment, a plausible timestamp, and the node's signature. */
 static ts_err check_receipt(const Tessera__Metainfo__SegmentID *seg,
                             const Tessera__Metainfo__UploadResult *res, int64_t piece_size,
                             const struct sat_node *node)
@@ -51,8 +51,13 @@ static ts_err check_receipt(const Tessera__Metainfo__SegmentID *seg,
                                  (const struct ts_node_id *)(const void *)res->node_id.data,
                                  res->piece_num, want);
     }
+    /* The receipt's time: nodes stamp either the limit's creation or their own clock, so accept
+     * anything from the limit's creation (minus clock skew) to now (plus skew). */
+    int64_t now = ts_time_now_s();
     if (err == TS_OK && (memcmp(want, h.piece_id, TS_PIECE_ID_SIZE) != 0 ||
-                         h.piece_size != piece_size || h.timestamp_s != seg->created_at)) {
+                         h.piece_size != piece_size ||
+                         h.timestamp_s < seg->created_at - TS_ORDER_GRACE_S ||
+                         h.timestamp_s > now + TS_ORDER_GRACE_S)) {
         err = TS_ERR_HASH_MISMATCH;
     }
     if (err == TS_OK) {

@@ -93,7 +93,7 @@ static ts_err alloc_fn(struct ts_db_conn *c, void *ctx)
     if (err == TS_OK && total > 0) {
         int64_t now = ts_time_now_s();
         err = sat_db_bucket_bandwidth_add(c, ac->project, ac->bucket.data, ac->bucket.len,
-                                          now - now % 3600, TS_ACTION_GET, total, 0);
+                                          now - now % 3600, TS_PIECE_ACTION_GET, total, 0);
     }
     return err;
 }
@@ -220,7 +220,7 @@ static ts_err segment_download(struct sat_metainfo *m, const struct sat_segment 
     struct sat_limit_params p;
     uint8_t *priv = sat_arena_alloc(a, TS_ED25519_PRIVATE_SIZE);
     err = priv == NULL ? TS_ERR_NOMEM
-                       : sat_limit_params_init(&p, TS_ACTION_GET, ts_time_now_s(),
+                       : sat_limit_params_init(&p, TS_PIECE_ACTION_GET, ts_time_now_s(),
                                                m->cfg->order_expiration_s);
     if (err == TS_OK) {
         err = ts_ed25519_keypair(p.piece_public_key, priv);

@@ -244,7 +244,7 @@ ts_err sat_metainfo_begin_segment(struct sat_metainfo *m,
         err = TS_ERR_INVALID_ARGUMENT;
     }
     if (err == TS_OK) {
-        err = sat_limit_params_init(&p, TS_ACTION_PUT, now, m->cfg->order_expiration_s);
+        err = sat_limit_params_init(&p, TS_PIECE_ACTION_PUT, now, m->cfg->order_expiration_s);
     }
     if (err == TS_OK) {
         p.limit_bytes = piece_size_max(m, req->max_order_limit);

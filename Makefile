@@ -42,7 +42,9 @@ test-tsan: deps
 	cd build-tsan && TS_SANITIZED=1 ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
 fuzz: deps
-	$(call configure_and_build,build-fuzz,Debug,-DCMAKE_C_COMPILER=clang -DTS_FUZZ=ON -DTS_SANITIZE=address -DTS_WERROR=OFF)
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) -DCMAKE_C_COMPILER=clang \
+		-DTS_FUZZ=ON -DTS_SANITIZE=address -DTS_WERROR=OFF >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_all
 	@bash scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: build

@@ -154,8 +154,8 @@ static ts_err parse_line(struct sat_config *c, char *s, char *end, int lineno)
         if (strcmp(KEYS[i].name, s) == 0) {
             ts_err err = set_value(c, &KEYS[i], v);
             if (err != TS_OK) {
-                ts_log_error("satellite.config", "line=%d key=%s bad value '%s': %s", lineno, s,
-                             v, ts_strerror(err));
+                ts_log_error("satellite.config", "line=%d key=%s bad value '%s': %s", lineno, s, v,
+                             ts_strerror(err));
                 return TS_ERR_CONFIG;
             }
             return TS_OK;

@@ -20,27 +20,27 @@
 #define SAT_PATH_MAX 4096
 
 struct sat_config {
-    char dir[SAT_PATH_MAX];       /* the satellite directory (not in the file) */
-    char db_url[TS_DB_URL_MAX];   /* default sqlite://<dir>/satellite.db */
-    char listen[SAT_ADDRESS_MAX]; /* host:port; port 0 picks a free one */
+    char dir[SAT_PATH_MAX];               /* the satellite directory (not in the file) */
+    char db_url[TS_DB_URL_MAX];           /* default sqlite://<dir>/satellite.db */
+    char listen[SAT_ADDRESS_MAX];         /* host:port; port 0 picks a free one */
     char public_address[SAT_ADDRESS_MAX]; /* host:port nodes and uplinks dial; "" = listen */
     struct sat_redundancy redundancy;
-    int64_t segment_size_max;      /* bytes of plaintext per segment */
-    int64_t online_window_s;       /* a node is online if contacted within this (4 h) */
-    int64_t free_disk_min;         /* bytes a node needs to receive uploads (5 GB) */
-    double new_node_fraction;      /* share of upload slots for unvetted nodes */
-    int distinct_nets;             /* 1: one piece per /24 subnet */
-    int fill_unvetted;             /* 1: use unvetted nodes when vetted ones run out */
-    int64_t zombie_deadline_s;     /* pending objects live this long (1 day) */
-    int64_t commit_interval_s;     /* CommitSegment within this of BeginSegment (48 h) */
-    int64_t order_expiration_s;    /* order limits expire after this (24 h) */
-    int64_t cleanup_interval_s;    /* zombie/expired/serial cleanup period */
-    int64_t node_cache_s;          /* selection cache refresh period */
-    int node_difficulty_min;       /* identity difficulty required of storage nodes */
-    int64_t buckets_max;           /* per project */
-    int64_t list_limit_max;        /* objects per ListObjects page */
-    int ping_timeout_ms;           /* check-in ping-back dial + call */
-    int max_connections;           /* RPC server */
+    int64_t segment_size_max;   /* bytes of plaintext per segment */
+    int64_t online_window_s;    /* a node is online if contacted within this (4 h) */
+    int64_t free_disk_min;      /* bytes a node needs to receive uploads (5 GB) */
+    double new_node_fraction;   /* share of upload slots for unvetted nodes */
+    int distinct_nets;          /* 1: one piece per /24 subnet */
+    int fill_unvetted;          /* 1: use unvetted nodes when vetted ones run out */
+    int64_t zombie_deadline_s;  /* pending objects live this long (1 day) */
+    int64_t commit_interval_s;  /* CommitSegment within this of BeginSegment (48 h) */
+    int64_t order_expiration_s; /* order limits expire after this (24 h) */
+    int64_t cleanup_interval_s; /* zombie/expired/serial cleanup period */
+    int64_t node_cache_s;       /* selection cache refresh period */
+    int node_difficulty_min;    /* identity difficulty required of storage nodes */
+    int64_t buckets_max;        /* per project */
+    int64_t list_limit_max;     /* objects per ListObjects page */
+    int ping_timeout_ms;        /* check-in ping-back dial + call */
+    int max_connections;        /* RPC server */
 };
 
 /* Fills c with the defaults (production-safe values) for dir. */

@@ -184,8 +184,7 @@ static void *cleanup_loop(void *arg)
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += p->cfg.cleanup_interval_s;
-        while (!p->stopping &&
-               pthread_cond_timedwait(&p->cv, &p->mu, &deadline) != ETIMEDOUT) {
+        while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &deadline) != ETIMEDOUT) {
         }
         if (p->stopping) {
             break;

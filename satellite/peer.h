@@ -53,8 +53,7 @@ TS_WARN_UNUSED ts_err sat_peer_setup(const char *dir, const char *db_url, const 
 /* Loads dir (config, identity, id key), opens and migrates the database. */
 TS_WARN_UNUSED ts_err sat_peer_open(const char *dir, struct sat_peer **out);
 /* Opens only the config and database (admin commands). */
-TS_WARN_UNUSED ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg,
-                                       struct ts_db **out);
+TS_WARN_UNUSED ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg, struct ts_db **out);
 /* Starts the RPC server and the cleanup loop; writes dir/satellite.url. */
 TS_WARN_UNUSED ts_err sat_peer_start(struct sat_peer *p);
 /* Stops the server and the loop (idempotent), then frees. NULL is a no-op. */

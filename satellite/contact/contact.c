@@ -66,9 +66,9 @@ static bool ping(struct sat_contact *c, const struct ts_peer_identity *peer, con
     url.port = port;
     Tessera__Contact__PingNodeRequest req = TESSERA__CONTACT__PING_NODE_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
-    ts_err err = ts_rpc_call(c->pool, &url, SAT_CONTACT_METHOD_PING, &req.base,
-                             &tessera__contact__ping_node_response__descriptor, &resp, msg,
-                             msg_size);
+    ts_err err =
+        ts_rpc_call(c->pool, &url, SAT_CONTACT_METHOD_PING, &req.base,
+                    &tessera__contact__ping_node_response__descriptor, &resp, msg, msg_size);
     if (resp != NULL) {
         protobuf_c_message_free_unpacked(resp, NULL);
     }
@@ -104,8 +104,8 @@ static ts_err check_text(const char *s, size_t max)
 
 ts_err sat_contact_checkin(struct sat_contact *c, const struct ts_peer_identity *peer,
                            const char *address, int64_t free_disk, const char *version,
-                           const char *wallet, const char *email, bool *ping_ok,
-                           char *ping_error, size_t ping_error_size)
+                           const char *wallet, const char *email, bool *ping_ok, char *ping_error,
+                           size_t ping_error_size)
 {
     char host[TS_HOST_NAME_MAX + 1];
     uint16_t port = 0;
@@ -116,11 +116,11 @@ ts_err sat_contact_checkin(struct sat_contact *c, const struct ts_peer_identity 
     if (err == TS_OK && peer->difficulty < c->cfg->node_difficulty_min) {
         err = TS_ERR_DIFFICULTY;
     }
-    if (err == TS_OK && (address == NULL || strlen(address) >= SAT_ADDRESS_MAX ||
-                         free_disk < 0 || check_text(version, SAT_VERSION_TEXT_MAX - 1) != TS_OK ||
-                         check_text(wallet, SAT_WALLET_MAX) != TS_OK ||
-                         check_text(email, SAT_EMAIL_MAX) != TS_OK ||
-                         peer->leaf_public_key_len > sizeof n->public_key)) {
+    if (err == TS_OK &&
+        (address == NULL || strlen(address) >= SAT_ADDRESS_MAX || free_disk < 0 ||
+         check_text(version, SAT_VERSION_TEXT_MAX - 1) != TS_OK ||
+         check_text(wallet, SAT_WALLET_MAX) != TS_OK || check_text(email, SAT_EMAIL_MAX) != TS_OK ||
+         peer->leaf_public_key_len > sizeof n->public_key)) {
         err = TS_ERR_INVALID_ARGUMENT;
     }
     if (err == TS_OK) {

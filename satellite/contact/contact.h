@@ -19,10 +19,10 @@
 #define SAT_CONTACT_METHOD_PING "/tessera.contact.Contact/PingNode"
 
 struct sat_contact {
-    struct ts_db *db;              /* borrowed */
-    const struct sat_config *cfg;  /* borrowed */
-    struct sat_overlay *overlay;   /* borrowed; invalidated when a new node appears */
-    struct ts_rpc_pool *pool;      /* borrowed; dials nodes for the ping-back */
+    struct ts_db *db;             /* borrowed */
+    const struct sat_config *cfg; /* borrowed */
+    struct sat_overlay *overlay;  /* borrowed; invalidated when a new node appears */
+    struct ts_rpc_pool *pool;     /* borrowed; dials nodes for the ping-back */
 };
 
 /* Registers CheckIn and GetTime; c must outlive the server. */
@@ -32,10 +32,9 @@ TS_WARN_UNUSED ts_err sat_contact_register(struct ts_rpc_server *srv, struct sat
  * the ping result. TS_ERR_DIFFICULTY below the configured identity difficulty,
  * TS_ERR_INVALID_ARGUMENT for a bad address or field. resp gets the ping outcome. */
 TS_WARN_UNUSED ts_err sat_contact_checkin(struct sat_contact *c,
-                                          const struct ts_peer_identity *peer,
-                                          const char *address, int64_t free_disk,
-                                          const char *version, const char *wallet,
-                                          const char *email, bool *ping_ok, char *ping_error,
-                                          size_t ping_error_size);
+                                          const struct ts_peer_identity *peer, const char *address,
+                                          int64_t free_disk, const char *version,
+                                          const char *wallet, const char *email, bool *ping_ok,
+                                          char *ping_error, size_t ping_error_size);
 
 #endif

@@ -58,11 +58,11 @@ ts_err sat_db_bucket_list(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZ
     struct ts_db_stmt *st = NULL;
     *count = 0;
     *more = false;
-    ts_err err = sat_sql_prepare(c,
-                                 "SELECT project_id, name, created_at, placement FROM buckets "
-                                 "WHERE project_id = $1 AND name > $2 ORDER BY name LIMIT $3",
-                                 &st, "bbi", ID_ARG(project), cursor, cursor_len,
-                                 (int64_t)limit + 1);
+    ts_err err =
+        sat_sql_prepare(c,
+                        "SELECT project_id, name, created_at, placement FROM buckets "
+                        "WHERE project_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+                        &st, "bbi", ID_ARG(project), cursor, cursor_len, (int64_t)limit + 1);
     while (err == TS_OK) {
         bool row = false;
         err = ts_db_stmt_step(st, &row);
@@ -80,14 +80,13 @@ ts_err sat_db_bucket_list(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZ
     return err;
 }
 
-ts_err sat_db_bucket_count(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
-                           int64_t *count)
+ts_err sat_db_bucket_count(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE], int64_t *count)
 {
     struct ts_db_stmt *st = NULL;
     bool row = false;
     *count = 0;
-    ts_err err = sat_sql_prepare(c, "SELECT COUNT(*) FROM buckets WHERE project_id = $1", &st,
-                                 "b", ID_ARG(project));
+    ts_err err = sat_sql_prepare(c, "SELECT COUNT(*) FROM buckets WHERE project_id = $1", &st, "b",
+                                 ID_ARG(project));
     if (err == TS_OK) {
         err = ts_db_stmt_step(st, &row);
     }
@@ -145,9 +144,9 @@ ts_err sat_db_bucket_delete_objects(struct ts_db_conn *c, const uint8_t project[
                            "bb", ID_ARG(project), name, name_len);
     }
     if (err == TS_OK) {
-        err = sat_sql_exec(c, NULL,
-                           "DELETE FROM objects WHERE project_id = $1 AND bucket_name = $2",
-                           "bb", ID_ARG(project), name, name_len);
+        err =
+            sat_sql_exec(c, NULL, "DELETE FROM objects WHERE project_id = $1 AND bucket_name = $2",
+                         "bb", ID_ARG(project), name, name_len);
     }
     if (deleted != NULL) {
         *deleted = err == TS_OK ? n : 0;

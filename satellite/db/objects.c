@@ -39,8 +39,8 @@ static ts_err read_object(struct ts_db_stmt *st, struct sat_object *o)
         err = sat_sql_col_var(st, 12, o->metadata, sizeof o->metadata, &o->metadata_len);
     }
     if (err == TS_OK) {
-        err = sat_sql_col_var(st, 13, o->metadata_key, sizeof o->metadata_key,
-                              &o->metadata_key_len);
+        err =
+            sat_sql_col_var(st, 13, o->metadata_key, sizeof o->metadata_key, &o->metadata_key_len);
     }
     if (err == TS_OK) {
         err = sat_sql_col_var(st, 14, o->metadata_nonce, sizeof o->metadata_nonce,
@@ -177,12 +177,12 @@ static ts_err number_segments(struct ts_db_conn *c, const uint8_t stream_id[SAT_
 static ts_err delete_committed_at_key(struct ts_db_conn *c, const struct sat_object *o,
                                       int64_t *deleted)
 {
-    ts_err err = sat_sql_exec(c, NULL,
-                              "DELETE FROM segments WHERE stream_id IN (SELECT stream_id FROM "
-                              "objects WHERE project_id = $1 AND bucket_name = $2 AND "
-                              "object_key = $3 AND status = 3)",
-                              "bbb", ID_ARG(o->project_id), o->bucket, o->bucket_len, o->key,
-                              o->key_len);
+    ts_err err =
+        sat_sql_exec(c, NULL,
+                     "DELETE FROM segments WHERE stream_id IN (SELECT stream_id FROM "
+                     "objects WHERE project_id = $1 AND bucket_name = $2 AND "
+                     "object_key = $3 AND status = 3)",
+                     "bbb", ID_ARG(o->project_id), o->bucket, o->bucket_len, o->key, o->key_len);
     if (err == TS_OK) {
         err = sat_sql_exec(c, deleted,
                            "DELETE FROM objects WHERE project_id = $1 AND bucket_name = $2 AND "
@@ -211,14 +211,14 @@ ts_err sat_db_object_commit(struct ts_db_conn *c, struct sat_object *o)
         err = delete_committed_at_key(c, cur, NULL);
     }
     if (err == TS_OK) {
-        err = sat_sql_exec(c, NULL,
-                           "UPDATE objects SET status = 3, zombie_deadline = 0, segment_count = $1, "
-                           "total_plain_size = $2, total_encrypted_size = $3, "
-                           "encrypted_metadata = $4, encrypted_metadata_key = $5, "
-                           "encrypted_metadata_nonce = $6 WHERE stream_id = $7",
-                           "iiibbbb", count, plain, encrypted, o->metadata, o->metadata_len,
-                           o->metadata_key, o->metadata_key_len, o->metadata_nonce,
-                           o->metadata_nonce_len, ID_ARG(o->stream_id));
+        err = sat_sql_exec(
+            c, NULL,
+            "UPDATE objects SET status = 3, zombie_deadline = 0, segment_count = $1, "
+            "total_plain_size = $2, total_encrypted_size = $3, "
+            "encrypted_metadata = $4, encrypted_metadata_key = $5, "
+            "encrypted_metadata_nonce = $6 WHERE stream_id = $7",
+            "iiibbbb", count, plain, encrypted, o->metadata, o->metadata_len, o->metadata_key,
+            o->metadata_key_len, o->metadata_nonce, o->metadata_nonce_len, ID_ARG(o->stream_id));
     }
     if (err == TS_OK) {
         err = sat_db_object_get_by_stream(c, o->stream_id, o);
@@ -228,8 +228,8 @@ ts_err sat_db_object_commit(struct ts_db_conn *c, struct sat_object *o)
 }
 
 ts_err sat_db_object_delete_committed(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
-                                      const uint8_t *bucket, size_t bucket_len,
-                                      const uint8_t *key, size_t key_len, struct sat_object *out)
+                                      const uint8_t *bucket, size_t bucket_len, const uint8_t *key,
+                                      size_t key_len, struct sat_object *out)
 {
     struct sat_object *o = malloc(sizeof *o);
     if (o == NULL) {
@@ -263,8 +263,7 @@ ts_err sat_db_objects_scan(struct ts_db_conn *c, const uint8_t project[SAT_ID_SI
         return TS_ERR_NOMEM;
     }
     ts_err err = sat_sql_prepare(c, sql, &st, "bbbbii", ID_ARG(project), bucket, bucket_len, start,
-                                 start_len, end, end_len, (int64_t)(end != NULL),
-                                 (int64_t)limit);
+                                 start_len, end, end_len, (int64_t)(end != NULL), (int64_t)limit);
     bool stop = false;
     while (err == TS_OK && !stop) {
         bool row = false;
@@ -305,8 +304,8 @@ static ts_err delete_streams(struct ts_db_conn *c, const char *select_sql, int64
     }
     ts_db_stmt_free(st);
     for (size_t i = 0; err == TS_OK && i < n; i++) {
-        err = sat_sql_exec(c, NULL, "DELETE FROM segments WHERE stream_id = $1", "b",
-                           ID_ARG(ids[i]));
+        err =
+            sat_sql_exec(c, NULL, "DELETE FROM segments WHERE stream_id = $1", "b", ID_ARG(ids[i]));
         if (err == TS_OK) {
             err = sat_sql_exec(c, NULL, "DELETE FROM objects WHERE stream_id = $1", "b",
                                ID_ARG(ids[i]));

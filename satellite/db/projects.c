@@ -7,10 +7,9 @@
 
 ts_err sat_db_project_insert(struct ts_db_conn *c, const struct sat_project *p)
 {
-    return sat_sql_exec(c, NULL,
-                        "INSERT INTO projects (id, name, salt, created_at) VALUES ($1, $2, $3, $4)",
-                        "btbi", p->id, (size_t)SAT_ID_SIZE, p->name, p->salt,
-                        (size_t)SAT_SALT_SIZE, p->created_at);
+    return sat_sql_exec(
+        c, NULL, "INSERT INTO projects (id, name, salt, created_at) VALUES ($1, $2, $3, $4)",
+        "btbi", p->id, (size_t)SAT_ID_SIZE, p->name, p->salt, (size_t)SAT_SALT_SIZE, p->created_at);
 }
 
 ts_err sat_db_project_get(struct ts_db_conn *c, const uint8_t id[SAT_ID_SIZE],
@@ -132,11 +131,11 @@ ts_err sat_db_api_key_list(struct ts_db_conn *c, const uint8_t *project_id, sat_
 ts_err sat_db_revocation_insert(struct ts_db_conn *c, const uint8_t tail[SAT_TAIL_SIZE],
                                 const uint8_t api_key_id[SAT_ID_SIZE])
 {
-    return sat_sql_exec(c, NULL,
-                        "INSERT INTO revocations (tail, api_key_id, created_at) VALUES ($1, $2, $3) "
-                        "ON CONFLICT (tail) DO NOTHING",
-                        "bbi", tail, (size_t)SAT_TAIL_SIZE, api_key_id, (size_t)SAT_ID_SIZE,
-                        ts_time_now_s());
+    return sat_sql_exec(
+        c, NULL,
+        "INSERT INTO revocations (tail, api_key_id, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (tail) DO NOTHING",
+        "bbi", tail, (size_t)SAT_TAIL_SIZE, api_key_id, (size_t)SAT_ID_SIZE, ts_time_now_s());
 }
 
 ts_err sat_db_revocation_any(struct ts_db_conn *c, const uint8_t *tails, size_t count,

@@ -26,8 +26,8 @@
 #define SAT_HEAD_SIZE 32
 #define SAT_SECRET_SIZE 32
 #define SAT_TAIL_SIZE 32
-#define SAT_NAME_MAX 100            /* project and API key names, bytes */
-#define SAT_WRAPPED_KEY_MAX 64      /* encrypted 32-byte keys (48 with the GCM tag) */
+#define SAT_NAME_MAX 100       /* project and API key names, bytes */
+#define SAT_WRAPPED_KEY_MAX 64 /* encrypted 32-byte keys (48 with the GCM tag) */
 /* Inline segment ciphertext: the 4 KiB plaintext limit plus the AES-GCM tag and slack. */
 #define SAT_INLINE_ENCRYPTED_MAX (TS_INLINE_SIZE_MAX + 64)
 #define SAT_PIECES_ENCODED_MAX (1 + TS_EC_SHARES_MAX * 8)
@@ -89,7 +89,7 @@ struct sat_object {
 
 struct sat_segment {
     uint8_t stream_id[SAT_ID_SIZE];
-    int64_t position; /* part << 32 | index */
+    int64_t position;          /* part << 32 | index */
     uint8_t root_piece_id[32]; /* zero for inline segments */
     uint8_t key_nonce[TS_NONCE_SIZE];
     size_t key_nonce_len;
@@ -167,11 +167,10 @@ TS_WARN_UNUSED ts_err sat_db_bucket_get(struct ts_db_conn *c, const uint8_t proj
 TS_WARN_UNUSED ts_err sat_db_bucket_list(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
                                          const uint8_t *cursor, size_t cursor_len, size_t limit,
                                          struct sat_bucket *out, size_t *count, bool *more);
-TS_WARN_UNUSED ts_err sat_db_bucket_count(struct ts_db_conn *c,
-                                          const uint8_t project[SAT_ID_SIZE], int64_t *count);
+TS_WARN_UNUSED ts_err sat_db_bucket_count(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
+                                          int64_t *count);
 /* TS_ERR_NOT_FOUND when absent. Does not touch objects. */
-TS_WARN_UNUSED ts_err sat_db_bucket_delete(struct ts_db_conn *c,
-                                           const uint8_t project[SAT_ID_SIZE],
+TS_WARN_UNUSED ts_err sat_db_bucket_delete(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
                                            const uint8_t *name, size_t name_len);
 /* *empty = true when the bucket holds no object (pending or committed). */
 TS_WARN_UNUSED ts_err sat_db_bucket_is_empty(struct ts_db_conn *c,
@@ -212,20 +211,18 @@ TS_WARN_UNUSED ts_err sat_db_object_delete_committed(struct ts_db_conn *c,
  * not NULL, key < end, in key order, at most limit rows; fn gets each (o is reused between
  * calls). fn sets *stop to end early. */
 typedef ts_err (*sat_object_fn)(const struct sat_object *o, void *ctx, bool *stop);
-TS_WARN_UNUSED ts_err sat_db_objects_scan(struct ts_db_conn *c,
-                                          const uint8_t project[SAT_ID_SIZE],
+TS_WARN_UNUSED ts_err sat_db_objects_scan(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
                                           const uint8_t *bucket, size_t bucket_len,
                                           const uint8_t *start, size_t start_len,
-                                          bool start_exclusive, const uint8_t *end,
-                                          size_t end_len, size_t limit, sat_object_fn fn,
-                                          void *ctx);
+                                          bool start_exclusive, const uint8_t *end, size_t end_len,
+                                          size_t limit, sat_object_fn fn, void *ctx);
 /* Deletes up to limit pending objects whose zombie deadline is before now, with their segments.
  * *deleted counts objects. */
-TS_WARN_UNUSED ts_err sat_db_objects_delete_zombies(struct ts_db_conn *c, int64_t now,
-                                                    size_t limit, int64_t *deleted);
+TS_WARN_UNUSED ts_err sat_db_objects_delete_zombies(struct ts_db_conn *c, int64_t now, size_t limit,
+                                                    int64_t *deleted);
 /* Deletes up to limit committed objects whose expires_at (non-zero) is before now. */
-TS_WARN_UNUSED ts_err sat_db_objects_delete_expired(struct ts_db_conn *c, int64_t now,
-                                                    size_t limit, int64_t *deleted);
+TS_WARN_UNUSED ts_err sat_db_objects_delete_expired(struct ts_db_conn *c, int64_t now, size_t limit,
+                                                    int64_t *deleted);
 
 /* ---- Segments ---- */
 /* Stores a segment, replacing one at the same (stream_id, position) (an uplink retry). */
@@ -251,8 +248,7 @@ TS_WARN_UNUSED ts_err sat_db_node_set_vetted(struct ts_db_conn *c,
 TS_WARN_UNUSED ts_err sat_db_node_set_disqualified(struct ts_db_conn *c,
                                                    const uint8_t id[TS_NODE_ID_SIZE], int64_t at);
 TS_WARN_UNUSED ts_err sat_db_node_set_exit_initiated(struct ts_db_conn *c,
-                                                     const uint8_t id[TS_NODE_ID_SIZE],
-                                                     int64_t at);
+                                                     const uint8_t id[TS_NODE_ID_SIZE], int64_t at);
 /* Candidates for uploads: contact success at or after online_since and newer than the last
  * failure, not disqualified, not exiting, free_disk >= free_min. A malloc'd array (caller frees)
  * of at most max entries. */
@@ -260,8 +256,8 @@ TS_WARN_UNUSED ts_err sat_db_nodes_selectable(struct ts_db_conn *c, int64_t onli
                                               int64_t free_min, size_t max,
                                               struct sat_node_candidate **out, size_t *count);
 /* The alias of a node (TS_ERR_NOT_FOUND if it never checked in). */
-TS_WARN_UNUSED ts_err sat_db_node_alias_get(struct ts_db_conn *c,
-                                            const uint8_t id[TS_NODE_ID_SIZE], uint32_t *alias);
+TS_WARN_UNUSED ts_err sat_db_node_alias_get(struct ts_db_conn *c, const uint8_t id[TS_NODE_ID_SIZE],
+                                            uint32_t *alias);
 /* Nodes by alias: out[i] describes aliases[i] (count <= TS_EC_SHARES_MAX); an alias with no node
  * leaves out[i].alias = 0. */
 TS_WARN_UNUSED ts_err sat_db_nodes_by_alias(struct ts_db_conn *c, const uint32_t *aliases,
@@ -292,20 +288,17 @@ TS_WARN_UNUSED ts_err sat_db_bucket_bandwidth_total(struct ts_db_conn *c,
                                                     int64_t *allocated, int64_t *settled);
 /* A settled window: found = false when the node never settled it. */
 TS_WARN_UNUSED ts_err sat_db_node_window_get(struct ts_db_conn *c,
-                                             const uint8_t node[TS_NODE_ID_SIZE],
-                                             int64_t window, bool *found, int64_t *total,
-                                             int64_t *items);
+                                             const uint8_t node[TS_NODE_ID_SIZE], int64_t window,
+                                             bool *found, int64_t *total, int64_t *items);
 TS_WARN_UNUSED ts_err sat_db_node_window_insert(struct ts_db_conn *c,
-                                                const uint8_t node[TS_NODE_ID_SIZE],
-                                                int64_t window, int64_t total, int64_t items,
-                                                int64_t now);
+                                                const uint8_t node[TS_NODE_ID_SIZE], int64_t window,
+                                                int64_t total, int64_t items, int64_t now);
 TS_WARN_UNUSED ts_err sat_db_node_bandwidth_add(struct ts_db_conn *c,
-                                                const uint8_t node[TS_NODE_ID_SIZE],
-                                                int64_t window, int action, int64_t amount);
+                                                const uint8_t node[TS_NODE_ID_SIZE], int64_t window,
+                                                int action, int64_t amount);
 /* Settled bytes of a node over windows in [from, to); action < 0 sums every action. */
 TS_WARN_UNUSED ts_err sat_db_node_bandwidth_total(struct ts_db_conn *c,
-                                                  const uint8_t node[TS_NODE_ID_SIZE],
-                                                  int64_t from, int64_t to, int action,
-                                                  int64_t *total);
+                                                  const uint8_t node[TS_NODE_ID_SIZE], int64_t from,
+                                                  int64_t to, int action, int64_t *total);
 
 #endif

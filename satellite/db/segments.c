@@ -13,8 +13,9 @@
 
 ts_err sat_db_segment_put(struct ts_db_conn *c, const struct sat_segment *s)
 {
-    ts_err err = sat_sql_exec(c, NULL, "DELETE FROM segments WHERE stream_id = $1 AND position = $2",
-                              "bi", ID_ARG(s->stream_id), s->position);
+    ts_err err =
+        sat_sql_exec(c, NULL, "DELETE FROM segments WHERE stream_id = $1 AND position = $2", "bi",
+                     ID_ARG(s->stream_id), s->position);
     if (err != TS_OK) {
         return err;
     }
@@ -33,10 +34,9 @@ ts_err sat_db_segment_put(struct ts_db_conn *c, const struct sat_segment *s)
                         "INSERT INTO segments (" SEG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
                         "$8, $9, NULL, $10, $11, $12)",
                         "bibbbiiiibii", ID_ARG(s->stream_id), s->position, s->root_piece_id,
-                        sizeof s->root_piece_id, s->key_nonce, s->key_nonce_len,
-                        s->encrypted_key, s->encrypted_key_len, s->encrypted_size,
-                        s->plain_offset, s->plain_size, s->redundancy, s->pieces, s->pieces_len,
-                        s->created_at, s->expires_at);
+                        sizeof s->root_piece_id, s->key_nonce, s->key_nonce_len, s->encrypted_key,
+                        s->encrypted_key_len, s->encrypted_size, s->plain_offset, s->plain_size,
+                        s->redundancy, s->pieces, s->pieces_len, s->created_at, s->expires_at);
 }
 
 static ts_err read_segment(struct ts_db_stmt *st, struct sat_segment *s)

@@ -56,8 +56,8 @@ ts_err sat_sql_prepare(struct ts_db_conn *conn, const char *sql, struct ts_db_st
     return TS_OK;
 }
 
-ts_err sat_sql_exec(struct ts_db_conn *conn, int64_t *affected, const char *sql,
-                    const char *types, ...)
+ts_err sat_sql_exec(struct ts_db_conn *conn, int64_t *affected, const char *sql, const char *types,
+                    ...)
 {
     struct ts_db_stmt *stmt = NULL;
     ts_err err = ts_db_stmt_prepare(conn, sql, &stmt);

@@ -22,7 +22,8 @@ static ts_err run_item(struct sat_metainfo *m, Tessera__Metainfo__RequestHeader 
     switch (in->request_case) {
     case TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_OBJECT: {
         Tessera__Metainfo__BeginObjectRequest req = *in->begin_object;
-        RESP_NEW(Tessera__Metainfo__BeginObjectResponse, r, tessera__metainfo__begin_object_response__init)
+        RESP_NEW(Tessera__Metainfo__BeginObjectResponse, r,
+                 tessera__metainfo__begin_object_response__init)
         req.header = header;
         if (r != NULL && (err = sat_metainfo_begin_object(m, &req, r, a)) == TS_OK) {
             out->response_case = TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_BEGIN_OBJECT;
@@ -33,7 +34,8 @@ static ts_err run_item(struct sat_metainfo *m, Tessera__Metainfo__RequestHeader 
     }
     case TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_SEGMENT: {
         Tessera__Metainfo__BeginSegmentRequest req = *in->begin_segment;
-        RESP_NEW(Tessera__Metainfo__BeginSegmentResponse, r, tessera__metainfo__begin_segment_response__init)
+        RESP_NEW(Tessera__Metainfo__BeginSegmentResponse, r,
+                 tessera__metainfo__begin_segment_response__init)
         req.header = header;
         req.stream_id = req.stream_id.len == 0 ? *stream : req.stream_id;
         if (r != NULL && (err = sat_metainfo_begin_segment(m, &req, r, a)) == TS_OK) {
@@ -44,7 +46,8 @@ static ts_err run_item(struct sat_metainfo *m, Tessera__Metainfo__RequestHeader 
     }
     case TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_COMMIT_SEGMENT: {
         Tessera__Metainfo__CommitSegmentRequest req = *in->commit_segment;
-        RESP_NEW(Tessera__Metainfo__CommitSegmentResponse, r, tessera__metainfo__commit_segment_response__init)
+        RESP_NEW(Tessera__Metainfo__CommitSegmentResponse, r,
+                 tessera__metainfo__commit_segment_response__init)
         req.header = header;
         if (r != NULL && (err = sat_metainfo_commit_segment(m, &req, r, a)) == TS_OK) {
             out->response_case = TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_COMMIT_SEGMENT;
@@ -54,7 +57,8 @@ static ts_err run_item(struct sat_metainfo *m, Tessera__Metainfo__RequestHeader 
     }
     case TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_MAKE_INLINE_SEGMENT: {
         Tessera__Metainfo__MakeInlineSegmentRequest req = *in->make_inline_segment;
-        RESP_NEW(Tessera__Metainfo__MakeInlineSegmentResponse, r, tessera__metainfo__make_inline_segment_response__init)
+        RESP_NEW(Tessera__Metainfo__MakeInlineSegmentResponse, r,
+                 tessera__metainfo__make_inline_segment_response__init)
         req.header = header;
         req.stream_id = req.stream_id.len == 0 ? *stream : req.stream_id;
         if (r != NULL && (err = sat_metainfo_make_inline_segment(m, &req, r, a)) == TS_OK) {
@@ -66,7 +70,8 @@ static ts_err run_item(struct sat_metainfo *m, Tessera__Metainfo__RequestHeader 
     }
     case TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_COMMIT_OBJECT: {
         Tessera__Metainfo__CommitObjectRequest req = *in->commit_object;
-        RESP_NEW(Tessera__Metainfo__CommitObjectResponse, r, tessera__metainfo__commit_object_response__init)
+        RESP_NEW(Tessera__Metainfo__CommitObjectResponse, r,
+                 tessera__metainfo__commit_object_response__init)
         req.header = header;
         req.stream_id = req.stream_id.len == 0 ? *stream : req.stream_id;
         if (r != NULL && (err = sat_metainfo_commit_object(m, &req, r, a)) == TS_OK) {

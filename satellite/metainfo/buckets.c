@@ -108,8 +108,8 @@ ts_err sat_metainfo_list_buckets(struct sat_metainfo *m,
     if (req->header == NULL) {
         return TS_ERR_AUTH_FAILED;
     }
-    ts_err err = sat_apikey_verify(m->db, req->header->api_key.data, req->header->api_key.len, &vk,
-                                   &auth);
+    ts_err err =
+        sat_apikey_verify(m->db, req->header->api_key.data, req->header->api_key.len, &vk, &auth);
     if (err != TS_OK) {
         return err;
     }
@@ -118,8 +118,8 @@ ts_err sat_metainfo_list_buckets(struct sat_metainfo *m,
     /* A key restricted to some buckets may list those: each bucket is checked below. */
     bool every = sat_apikey_allows(vk, &all, now) == TS_OK;
     struct list_ctx lc = {.project = auth.project_id, .cursor = req->cursor};
-    lc.limit = req->limit == 0 || req->limit > SAT_LIST_BUCKETS_MAX ? SAT_LIST_BUCKETS_MAX
-                                                                    : req->limit;
+    lc.limit =
+        req->limit == 0 || req->limit > SAT_LIST_BUCKETS_MAX ? SAT_LIST_BUCKETS_MAX : req->limit;
     if (req->cursor.len > TS_BUCKET_NAME_MAX) {
         err = TS_ERR_INVALID_ARGUMENT;
     }

@@ -23,8 +23,8 @@ static ts_err nodes_fn(struct ts_db_conn *c, void *ctx)
 
 /* The SegmentID piece that result claims, or NULL when the satellite never gave that node that
  * piece number. */
-static const Tessera__Metainfo__SegmentPiece *
-find_piece(const Tessera__Metainfo__SegmentID *seg, const Tessera__Metainfo__UploadResult *res)
+static const Tessera__Metainfo__SegmentPiece *find_piece(const Tessera__Metainfo__SegmentID *seg,
+                                                         const Tessera__Metainfo__UploadResult *res)
 {
     for (size_t i = 0; i < seg->n_pieces; i++) {
         const Tessera__Metainfo__SegmentPiece *p = seg->pieces[i];
@@ -54,10 +54,10 @@ static ts_err check_receipt(const Tessera__Metainfo__SegmentID *seg,
     /* The receipt's time: nodes stamp either the limit's creation or their own clock, so accept
      * anything from the limit's creation (minus clock skew) to now (plus skew). */
     int64_t now = ts_time_now_s();
-    if (err == TS_OK && (memcmp(want, h.piece_id, TS_PIECE_ID_SIZE) != 0 ||
-                         h.piece_size != piece_size ||
-                         h.timestamp_s < seg->created_at - TS_ORDER_GRACE_S ||
-                         h.timestamp_s > now + TS_ORDER_GRACE_S)) {
+    if (err == TS_OK &&
+        (memcmp(want, h.piece_id, TS_PIECE_ID_SIZE) != 0 || h.piece_size != piece_size ||
+         h.timestamp_s < seg->created_at - TS_ORDER_GRACE_S ||
+         h.timestamp_s > now + TS_ORDER_GRACE_S)) {
         err = TS_ERR_HASH_MISMATCH;
     }
     if (err == TS_OK) {
@@ -73,8 +73,8 @@ static ts_err check_receipt(const Tessera__Metainfo__SegmentID *seg,
 
 /* Collects the receipts that verify as sorted (piece_num, alias) pairs. */
 static ts_err verify_results(struct sat_metainfo *m, const Tessera__Metainfo__SegmentID *seg,
-                             const Tessera__Metainfo__CommitSegmentRequest *req,
-                             int64_t piece_size, struct sat_alias_piece *kept, size_t *kept_n)
+                             const Tessera__Metainfo__CommitSegmentRequest *req, int64_t piece_size,
+                             struct sat_alias_piece *kept, size_t *kept_n)
 {
     struct nodes_ctx nc = {.count = 0};
     const Tessera__Metainfo__SegmentPiece *claimed[TS_EC_SHARES_MAX];
@@ -156,11 +156,11 @@ ts_err sat_metainfo_commit_segment(struct sat_metainfo *m,
     if (req->header == NULL) {
         return TS_ERR_AUTH_FAILED;
     }
-    ts_err err = sat_apikey_verify(m->db, req->header->api_key.data, req->header->api_key.len,
-                                   &vk, &auth);
+    ts_err err =
+        sat_apikey_verify(m->db, req->header->api_key.data, req->header->api_key.len, &vk, &auth);
     if (err == TS_OK) {
-        err = sat_mi_id_verify(m, req->segment_id, &tessera__metainfo__segment_id__descriptor,
-                               &msg);
+        err =
+            sat_mi_id_verify(m, req->segment_id, &tessera__metainfo__segment_id__descriptor, &msg);
     }
     Tessera__Metainfo__SegmentID *seg = (Tessera__Metainfo__SegmentID *)msg;
     const Tessera__Metainfo__StreamID *sid = seg != NULL ? seg->stream : NULL;

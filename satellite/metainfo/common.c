@@ -104,8 +104,8 @@ Tessera__Metainfo__Object *sat_mi_object_pb(struct sat_arena *a, const struct sa
         PB_BYTES(sat_arena_dup(a, o->metadata, o->metadata_len), o->metadata_len);
     pb->encrypted_metadata_key =
         PB_BYTES(sat_arena_dup(a, o->metadata_key, o->metadata_key_len), o->metadata_key_len);
-    pb->encrypted_metadata_nonce = PB_BYTES(
-        sat_arena_dup(a, o->metadata_nonce, o->metadata_nonce_len), o->metadata_nonce_len);
+    pb->encrypted_metadata_nonce =
+        PB_BYTES(sat_arena_dup(a, o->metadata_nonce, o->metadata_nonce_len), o->metadata_nonce_len);
     pb->encryption = encryption_pb(a, o->encryption);
     if (sat_redundancy_unpack(o->redundancy, &r) == TS_OK) {
         pb->redundancy = sat_mi_redundancy_pb(a, &r);

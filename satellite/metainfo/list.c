@@ -75,8 +75,8 @@ static ts_err on_row(const struct sat_object *o, void *ctx, bool *stop)
         }
         it->is_prefix = true;
         /* Everything below this prefix collapses into it: jump past it. */
-        lc->restart = prefix_successor(o->key, lc->prefix_len + dir_len, lc->restart_key,
-                                       &lc->restart_len);
+        lc->restart =
+            prefix_successor(o->key, lc->prefix_len + dir_len, lc->restart_key, &lc->restart_len);
         *stop = true;
         return TS_OK;
     }
@@ -89,8 +89,8 @@ static ts_err on_row(const struct sat_object *o, void *ctx, bool *stop)
     it->expires_at = o->expires_at;
     it->total_plain_size = o->total_plain_size;
     if (lc->with_metadata) {
-        it->encrypted_metadata = PB_BYTES(sat_arena_dup(lc->a, o->metadata, o->metadata_len),
-                                          o->metadata_len);
+        it->encrypted_metadata =
+            PB_BYTES(sat_arena_dup(lc->a, o->metadata, o->metadata_len), o->metadata_len);
         it->encrypted_metadata_key = PB_BYTES(
             sat_arena_dup(lc->a, o->metadata_key, o->metadata_key_len), o->metadata_key_len);
         it->encrypted_metadata_nonce = PB_BYTES(
@@ -115,9 +115,8 @@ struct scan_args {
 static ts_err scan_fn(struct ts_db_conn *c, void *ctx)
 {
     struct scan_args *s = ctx;
-    return sat_db_objects_scan(c, s->project, s->bucket.data, s->bucket.len, s->start,
-                               s->start_len, s->exclusive, s->end, s->end_len, s->batch, on_row,
-                               s->lc);
+    return sat_db_objects_scan(c, s->project, s->bucket.data, s->bucket.len, s->start, s->start_len,
+                               s->exclusive, s->end, s->end_len, s->batch, on_row, s->lc);
 }
 
 /* Where the listing starts: after prefix+cursor, or after the collapsed prefix it names. */
@@ -192,14 +191,16 @@ ts_err sat_metainfo_list_objects(struct sat_metainfo *m,
     uint8_t end[TS_ENCRYPTED_KEY_MAX];
     size_t end_len = 0;
     bool bounded = prefix_successor(req->prefix.data, req->prefix.len, end, &end_len);
-    struct scan_args s = {auth.project_id, req->bucket, start, 0, false,
-                          bounded ? end : NULL, end_len, limit + 1, lc};
+    struct scan_args s = {auth.project_id,      req->bucket, start,     0, false,
+                          bounded ? end : NULL, end_len,     limit + 1, lc};
     if (lc == NULL || start == NULL) {
         err = TS_ERR_NOMEM;
     } else {
-        *lc = (struct list_ctx){.a = a, .prefix_len = req->prefix.len,
+        *lc = (struct list_ctx){.a = a,
+                                .prefix_len = req->prefix.len,
                                 .recursive = req->recursive,
-                                .with_metadata = req->include_metadata, .limit = limit};
+                                .with_metadata = req->include_metadata,
+                                .limit = limit};
         lc->items = sat_arena_alloc(a, (limit + 1) * sizeof *lc->items);
         err = lc->items == NULL ? TS_ERR_NOMEM : TS_OK;
     }

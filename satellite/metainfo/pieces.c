@@ -51,8 +51,8 @@ ts_err sat_alias_pieces_decode(const uint8_t *data, size_t len, struct sat_alias
             return TS_ERR_MALFORMED;
         }
         pos += used;
-        if (gap >= TS_EC_SHARES_MAX || prev + 1 + (int64_t)gap >= TS_EC_SHARES_MAX ||
-            alias == 0 || alias > UINT32_MAX) {
+        if (gap >= TS_EC_SHARES_MAX || prev + 1 + (int64_t)gap >= TS_EC_SHARES_MAX || alias == 0 ||
+            alias > UINT32_MAX) {
             return TS_ERR_MALFORMED;
         }
         if (n == out_max) {

@@ -20,7 +20,7 @@ struct sat_alias_piece {
 };
 
 /* Upper bound of an encoded list of count pieces. */
-#define SAT_ALIAS_PIECES_ENCODED_MAX(count) (1 + (size_t)(count) * 8)
+#define SAT_ALIAS_PIECES_ENCODED_MAX(count) (1 + (size_t)(count)*8)
 
 /* Appends the encoding to out. pieces must be sorted by strictly increasing piece_num, each
  * piece_num < TS_EC_SHARES_MAX and alias >= 1: TS_ERR_INVALID_ARGUMENT otherwise. */

@@ -27,8 +27,8 @@ static ts_err get_fn(struct ts_db_conn *c, void *ctx)
     ts_err err = sat_db_object_get_committed(c, g->project, g->bucket.data, g->bucket.len,
                                              g->key.data, g->key.len, g->o);
     if (err == TS_OK && g->segs != NULL) {
-        err = sat_db_segments_list(c, g->o->stream_id, g->cursor, g->limit, g->segs,
-                                   &g->seg_count, &g->more);
+        err = sat_db_segments_list(c, g->o->stream_id, g->cursor, g->limit, g->segs, &g->seg_count,
+                                   &g->more);
     }
     return err;
 }
@@ -57,8 +57,10 @@ ts_err sat_metainfo_get_object(struct sat_metainfo *m,
     if (err != TS_OK) {
         return err;
     }
-    struct get_ctx g = {.project = auth.project_id, .bucket = req->bucket,
-                        .key = req->encrypted_key, .o = malloc(sizeof *g.o)};
+    struct get_ctx g = {.project = auth.project_id,
+                        .bucket = req->bucket,
+                        .key = req->encrypted_key,
+                        .o = malloc(sizeof *g.o)};
     err = g.o == NULL ? TS_ERR_NOMEM : ts_db_tx_read(m->db, get_fn, &g);
     if (err == TS_OK) {
         resp->object = sat_mi_object_pb(a, g.o);
@@ -86,8 +88,8 @@ static ts_err alloc_fn(struct ts_db_conn *c, void *ctx)
     int64_t total = 0;
     ts_err err = TS_OK;
     for (size_t i = 0; err == TS_OK && i < ac->count; i++) {
-        err = sat_db_serial_insert(c, ac->serials[i], ac->project, ac->bucket.data,
-                                   ac->bucket.len, ac->expires_at);
+        err = sat_db_serial_insert(c, ac->serials[i], ac->project, ac->bucket.data, ac->bucket.len,
+                                   ac->expires_at);
         total += ac->bytes[i];
     }
     if (err == TS_OK && total > 0) {
@@ -124,8 +126,8 @@ static ts_err segment_limits(struct sat_metainfo *m, const struct sat_segment *s
 {
     struct sat_alias_piece pieces[TS_EC_SHARES_MAX];
     struct holders_ctx hc = {.count = 0};
-    ts_err err = sat_alias_pieces_decode(s->pieces, s->pieces_len, pieces, TS_EC_SHARES_MAX,
-                                         &hc.count);
+    ts_err err =
+        sat_alias_pieces_decode(s->pieces, s->pieces_len, pieces, TS_EC_SHARES_MAX, &hc.count);
     if (err != TS_OK) {
         return err;
     }
@@ -201,10 +203,10 @@ static ts_err segment_download(struct sat_metainfo *m, const struct sat_segment 
     pos->part = (uint32_t)(s->position >> 32);
     pos->index = (uint32_t)(s->position & 0xffffffff);
     d->position = pos;
-    d->encrypted_key_nonce = PB_BYTES(sat_arena_dup(a, s->key_nonce, s->key_nonce_len),
-                                      s->key_nonce_len);
-    d->encrypted_key = PB_BYTES(sat_arena_dup(a, s->encrypted_key, s->encrypted_key_len),
-                                s->encrypted_key_len);
+    d->encrypted_key_nonce =
+        PB_BYTES(sat_arena_dup(a, s->key_nonce, s->key_nonce_len), s->key_nonce_len);
+    d->encrypted_key =
+        PB_BYTES(sat_arena_dup(a, s->encrypted_key, s->encrypted_key_len), s->encrypted_key_len);
     d->plain_offset = s->plain_offset;
     d->plain_size = s->plain_size;
     d->encrypted_size = s->encrypted_size;
@@ -253,14 +255,19 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
     if (req->segment_cursor > INT64_MAX) {
         return TS_ERR_INVALID_ARGUMENT;
     }
-    struct get_ctx g = {.project = auth.project_id, .bucket = req->bucket,
-                        .key = req->encrypted_key, .o = malloc(sizeof *g.o)};
+    struct get_ctx g = {.project = auth.project_id,
+                        .bucket = req->bucket,
+                        .key = req->encrypted_key,
+                        .o = malloc(sizeof *g.o)};
     g.cursor = (int64_t)req->segment_cursor;
     g.limit = req->segment_limit == 0 ? SAT_DOWNLOAD_SEGMENTS_DEFAULT : req->segment_limit;
     g.limit = g.limit > SAT_DOWNLOAD_SEGMENTS_MAX ? SAT_DOWNLOAD_SEGMENTS_MAX : g.limit;
     g.segs = calloc(g.limit, sizeof *g.segs);
-    struct alloc_ctx ac = {auth.project_id, req->bucket, calloc(g.limit, TS_SERIAL_SIZE),
-                           calloc(g.limit, sizeof(int64_t)), 0,
+    struct alloc_ctx ac = {auth.project_id,
+                           req->bucket,
+                           calloc(g.limit, TS_SERIAL_SIZE),
+                           calloc(g.limit, sizeof(int64_t)),
+                           0,
                            ts_time_now_s() + m->cfg->order_expiration_s};
     if (g.o == NULL || g.segs == NULL || ac.serials == NULL || ac.bytes == NULL) {
         err = TS_ERR_NOMEM;
@@ -275,8 +282,7 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
     }
     for (size_t i = 0; err == TS_OK && i < g.seg_count; i++) {
         int64_t bytes = 0;
-        err = segment_download(m, &g.segs[i], a, &resp->segments[i], ac.serials[ac.count],
-                               &bytes);
+        err = segment_download(m, &g.segs[i], a, &resp->segments[i], ac.serials[ac.count], &bytes);
         resp->n_segments = i + 1;
         if (err == TS_OK && bytes > 0) {
             ac.bytes[ac.count++] = bytes;
@@ -298,8 +304,8 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
 static ts_err delete_fn(struct ts_db_conn *c, void *ctx)
 {
     struct get_ctx *g = ctx;
-    return sat_db_object_delete_committed(c, g->project, g->bucket.data, g->bucket.len,
-                                          g->key.data, g->key.len, g->o);
+    return sat_db_object_delete_committed(c, g->project, g->bucket.data, g->bucket.len, g->key.data,
+                                          g->key.len, g->o);
 }
 
 ts_err sat_metainfo_delete_object(struct sat_metainfo *m,
@@ -308,13 +314,14 @@ ts_err sat_metainfo_delete_object(struct sat_metainfo *m,
                                   struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err =
-        auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
+    ts_err err = auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }
-    struct get_ctx g = {.project = auth.project_id, .bucket = req->bucket,
-                        .key = req->encrypted_key, .o = malloc(sizeof *g.o)};
+    struct get_ctx g = {.project = auth.project_id,
+                        .bucket = req->bucket,
+                        .key = req->encrypted_key,
+                        .o = malloc(sizeof *g.o)};
     err = g.o == NULL ? TS_ERR_NOMEM : ts_db_tx(m->db, delete_fn, &g);
     if (err == TS_OK) {
         resp->object = sat_mi_object_pb(a, g.o);
@@ -350,8 +357,8 @@ ts_err sat_metainfo_project_info(struct sat_metainfo *m,
     if (err == TS_OK) {
         resp->project_salt = PB_BYTES(sat_arena_dup(a, pc.p.salt, SAT_SALT_SIZE), SAT_SALT_SIZE);
         resp->project_id = PB_BYTES(sat_arena_dup(a, pc.p.id, SAT_ID_SIZE), SAT_ID_SIZE);
-        err = resp->project_salt.data == NULL || resp->project_id.data == NULL ? TS_ERR_NOMEM
-                                                                               : TS_OK;
+        err =
+            resp->project_salt.data == NULL || resp->project_id.data == NULL ? TS_ERR_NOMEM : TS_OK;
     }
     return err;
 }
@@ -366,9 +373,8 @@ ts_err sat_metainfo_revoke_api_key(struct sat_metainfo *m,
     if (req->header == NULL) {
         return TS_ERR_AUTH_FAILED;
     }
-    return sat_apikey_revoke_by_ancestor(m->db, req->header->api_key.data,
-                                         req->header->api_key.len, req->api_key.data,
-                                         req->api_key.len);
+    return sat_apikey_revoke_by_ancestor(m->db, req->header->api_key.data, req->header->api_key.len,
+                                         req->api_key.data, req->api_key.len);
 }
 
 /* ---- Cleanup ---- */
@@ -394,8 +400,7 @@ static ts_err cleanup_fn(struct ts_db_conn *c, void *ctx)
     return err;
 }
 
-ts_err sat_metainfo_cleanup(struct sat_metainfo *m, int64_t now_s, size_t batch,
-                            int64_t *deleted)
+ts_err sat_metainfo_cleanup(struct sat_metainfo *m, int64_t now_s, size_t batch, int64_t *deleted)
 {
     struct cleanup_ctx cc = {now_s, batch, 0};
     ts_err err = ts_db_tx(m->db, cleanup_fn, &cc);

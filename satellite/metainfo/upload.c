@@ -180,12 +180,12 @@ static ts_err make_put_limits(struct sat_metainfo *m, const struct sat_limit_par
 static ts_err begin_segment_sign(struct sat_metainfo *m, Tessera__Metainfo__StreamID *sid,
                                  const Tessera__Metainfo__BeginSegmentRequest *req,
                                  struct sat_limit_params *p,
-                                 Tessera__Metainfo__BeginSegmentResponse *resp,
-                                 struct sat_arena *a)
+                                 Tessera__Metainfo__BeginSegmentResponse *resp, struct sat_arena *a)
 {
     const struct sat_redundancy *r = &m->cfg->redundancy;
     struct sat_node_candidate *nodes = calloc((size_t)r->total, sizeof *nodes);
-    Tessera__Metainfo__SegmentPiece **pieces = sat_arena_alloc(a, (size_t)r->total * sizeof *pieces);
+    Tessera__Metainfo__SegmentPiece **pieces =
+        sat_arena_alloc(a, (size_t)r->total * sizeof *pieces);
     uint8_t *priv = sat_arena_alloc(a, TS_ED25519_PRIVATE_SIZE);
     size_t n = 0;
     ts_err err = nodes == NULL || pieces == NULL || priv == NULL ? TS_ERR_NOMEM : TS_OK;
@@ -239,8 +239,8 @@ ts_err sat_metainfo_begin_segment(struct sat_metainfo *m,
     }
     int64_t now = ts_time_now_s();
     struct sat_limit_params p;
-    if (req->position == NULL || req->max_order_limit < 0 ||
-        req->position->index > INT32_MAX || req->position->part > INT32_MAX) {
+    if (req->position == NULL || req->max_order_limit < 0 || req->position->index > INT32_MAX ||
+        req->position->part > INT32_MAX) {
         err = TS_ERR_INVALID_ARGUMENT;
     }
     if (err == TS_OK) {

@@ -4,8 +4,8 @@
 #include "base/base.h"
 #include "satellite/orders/orders.h"
 
-ts_err sat_limit_params_init(struct sat_limit_params *p, enum ts_piece_action action,
-                             int64_t now_s, int64_t expiration_s)
+ts_err sat_limit_params_init(struct sat_limit_params *p, enum ts_piece_action action, int64_t now_s,
+                             int64_t expiration_s)
 {
     memset(p, 0, sizeof *p);
     p->action = action;
@@ -29,9 +29,8 @@ ts_err sat_limit_create(const struct sat_limit_params *p, const struct ts_identi
     l.piece_expiration_s = p->piece_expiration_s;
     l.order_expiration_s = p->order_expiration_s;
     l.order_creation_s = p->order_creation_s;
-    ts_err err = ts_piece_id_derive(p->root_piece_id,
-                                    (const struct ts_node_id *)(const void *)node_id, piece_num,
-                                    l.piece_id);
+    ts_err err = ts_piece_id_derive(
+        p->root_piece_id, (const struct ts_node_id *)(const void *)node_id, piece_num, l.piece_id);
     if (err == TS_OK) {
         err = ts_order_limit_sign(&l, satellite);
     }

@@ -120,9 +120,8 @@ static void take(struct picker *p, const size_t *pool, size_t pool_len, size_t u
     }
 }
 
-ts_err sat_select_nodes(const struct sat_select_config *cfg,
-                        const struct sat_node_candidate *cands, size_t count,
-                        const char *const *excluded_nets, size_t excluded_count,
+ts_err sat_select_nodes(const struct sat_select_config *cfg, const struct sat_node_candidate *cands,
+                        size_t count, const char *const *excluded_nets, size_t excluded_count,
                         struct sat_rng *rng, size_t *chosen, size_t *chosen_count)
 {
     *chosen_count = 0;

@@ -19,17 +19,17 @@
 
 struct sat_node_candidate {
     uint8_t id[TS_NODE_ID_SIZE];
-    char address[SAT_ADDRESS_MAX];  /* host:port, NUL-terminated */
+    char address[SAT_ADDRESS_MAX];   /* host:port, NUL-terminated */
     char last_net[SAT_LAST_NET_MAX]; /* NUL-terminated */
     int vetted;                      /* 1 once vetted_at is set */
     uint32_t alias;                  /* node alias (segments store aliases, not IDs) */
 };
 
 struct sat_select_config {
-    int count;            /* nodes wanted (n), 1..TS_EC_SHARES_MAX */
-    double new_fraction;  /* share of slots for unvetted nodes, 0..1 */
-    int distinct_nets;    /* 1: at most one node per last_net (production); 0: local networks */
-    int fill_unvetted;    /* 1: use more unvetted nodes when vetted ones run out */
+    int count;           /* nodes wanted (n), 1..TS_EC_SHARES_MAX */
+    double new_fraction; /* share of slots for unvetted nodes, 0..1 */
+    int distinct_nets;   /* 1: at most one node per last_net (production); 0: local networks */
+    int fill_unvetted;   /* 1: use more unvetted nodes when vetted ones run out */
 };
 
 /* A small deterministic generator (xoshiro256**). Seed from ts_random_bytes in production and

@@ -210,8 +210,8 @@ static void test_buckets_paginate(void **state)
     uint8_t cursor[64];
     size_t cursor_len = 0;
     do {
-        assert_int_equal(
-            sat_db_bucket_list(f->c, PROJECT, cursor, cursor_len, 2, page, &n, &more), TS_OK);
+        assert_int_equal(sat_db_bucket_list(f->c, PROJECT, cursor, cursor_len, 2, page, &n, &more),
+                         TS_OK);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(page[i].name_len, strlen(expect[seen]));
             assert_memory_equal(page[i].name, expect[seen], page[i].name_len);
@@ -442,8 +442,8 @@ static void test_objects_scan_ranges(void **state)
 
     struct scan_ctx sc = {0};
     const uint8_t *bkt = (const uint8_t *)"bkt";
-    assert_int_equal(sat_db_objects_scan(f->c, PROJECT, bkt, 3, (const uint8_t *)"", 0, false,
-                                         NULL, 0, 100, collect, &sc),
+    assert_int_equal(sat_db_objects_scan(f->c, PROJECT, bkt, 3, (const uint8_t *)"", 0, false, NULL,
+                                         0, 100, collect, &sc),
                      TS_OK);
     assert_int_equal(sc.n, 6);
     assert_string_equal(sc.keys[0], "a/");
@@ -479,8 +479,8 @@ static void test_objects_scan_ranges(void **state)
     assert_false(empty);
 }
 
-static void checkin(struct ts_db_conn *c, uint8_t id, const char *net, int64_t free_disk,
-                    bool ok, int64_t now)
+static void checkin(struct ts_db_conn *c, uint8_t id, const char *net, int64_t free_disk, bool ok,
+                    int64_t now)
 {
     struct sat_node n = {.free_disk = free_disk};
     memset(n.id, id, sizeof n.id);
@@ -502,8 +502,8 @@ static void test_nodes_checkin_aliases_and_selection_filter(void **state)
     checkin(f->c, 4, "10.0.4", 10000, true, now);         /* disqualified below */
     checkin(f->c, 5, "10.0.5", 10000, true, now - 10);    /* ping failed afterwards */
     checkin(f->c, 5, "10.0.5", 10000, false, now);
-    checkin(f->c, 6, "10.0.6", 10000, true, now);         /* vetted below */
-    checkin(f->c, 1, "10.0.1", 20000, true, now);         /* a second check-in updates */
+    checkin(f->c, 6, "10.0.6", 10000, true, now); /* vetted below */
+    checkin(f->c, 1, "10.0.1", 20000, true, now); /* a second check-in updates */
     uint8_t id4[32], id6[32], id1[32];
     memset(id4, 4, 32);
     memset(id6, 6, 32);
@@ -579,8 +579,7 @@ static void test_bandwidth_rollups_and_windows(void **state)
     assert_int_equal(alloc, 150);
     assert_int_equal(settled, 30);
     assert_int_equal(
-        sat_db_bucket_bandwidth_total(f->c, PROJECT, bkt, 3, 0, 9999, -1, &alloc, &settled),
-        TS_OK);
+        sat_db_bucket_bandwidth_total(f->c, PROJECT, bkt, 3, 0, 9999, -1, &alloc, &settled), TS_OK);
     assert_int_equal(alloc, 157);
 
     uint8_t node[32];

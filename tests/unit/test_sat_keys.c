@@ -40,10 +40,9 @@ int test_key_restrict(const uint8_t *raw, size_t len, const struct test_restrict
     c.not_after_s = r->not_after_s;
     c.max_object_ttl_s = r->max_object_ttl_s;
     if (ts_macaroon_parse(raw, len, &m) == TS_OK &&
-        (r->bucket == NULL ||
-         ts_caveat_add_path(&c, (const uint8_t *)r->bucket, strlen(r->bucket),
-                            (const uint8_t *)r->prefix, r->prefix ? strlen(r->prefix) : 0) ==
-             TS_OK) &&
+        (r->bucket == NULL || ts_caveat_add_path(&c, (const uint8_t *)r->bucket, strlen(r->bucket),
+                                                 (const uint8_t *)r->prefix,
+                                                 r->prefix ? strlen(r->prefix) : 0) == TS_OK) &&
         ts_macaroon_restrict(m, &c) == TS_OK && ts_macaroon_serialize(m, &b) == TS_OK) {
         *out = ts_buf_detach(&b, out_len);
         rc = 0;

@@ -89,8 +89,7 @@ static int setup(void **state)
         add_node(f, i);
     }
     assert_int_equal(sat_overlay_new(f->db, &f->cfg, &f->ov), TS_OK);
-    f->m = (struct sat_metainfo){.db = f->db, .cfg = &f->cfg, .identity = f->sat,
-                                 .overlay = f->ov};
+    f->m = (struct sat_metainfo){.db = f->db, .cfg = &f->cfg, .identity = f->sat, .overlay = f->ov};
     memset(f->m.id_key, 0x42, sizeof f->m.id_key);
     struct sat_project p = {.created_at = 1};
     memset(p.id, 0x11, sizeof p.id);
@@ -254,7 +253,8 @@ static ts_err commit_segment(struct fx *f, Tessera__Metainfo__RequestHeader *h, 
     req.plain_size = enc_size - 100;
     req.results = resp_ptrs;
     req.n_results = (size_t)n;
-    Tessera__Metainfo__CommitSegmentResponse resp = TESSERA__METAINFO__COMMIT_SEGMENT_RESPONSE__INIT;
+    Tessera__Metainfo__CommitSegmentResponse resp =
+        TESSERA__METAINFO__COMMIT_SEGMENT_RESPONSE__INIT;
     ts_err err = sat_metainfo_commit_segment(&f->m, &req, &resp, &f->a);
     if (err == TS_OK) {
         assert_int_equal(resp.pieces_kept, good);
@@ -341,7 +341,7 @@ static void test_upload_download_flow(void **state)
         const Tessera__Metainfo__AddressedOrderLimit *al = u.bs->limits[i];
         assert_int_equal(ts_order_limit_decode(al->limit.data, al->limit.len, &l), TS_OK);
         assert_int_equal(ts_order_limit_verify(&l, ts_identity_peer(f->sat)), TS_OK);
-        assert_int_equal(l.action, TS_ACTION_PUT);
+        assert_int_equal(l.action, TS_PIECE_ACTION_PUT);
         assert_memory_equal(l.storage_node_id.bytes, al->node_id.data, 32);
         assert_memory_equal(l.uplink_public_key, u.bs->piece_private_key.data + 32, 32);
         int idx = node_index(f, &l);
@@ -383,10 +383,9 @@ static void test_upload_download_flow(void **state)
     assert_int_equal(sd->encrypted_key.len, 48);
     for (size_t i = 0; i < sd->n_limits; i++) {
         struct ts_order_limit l;
-        assert_int_equal(ts_order_limit_decode(sd->limits[i]->limit.data,
-                                               sd->limits[i]->limit.len, &l),
-                         TS_OK);
-        assert_int_equal(l.action, TS_ACTION_GET);
+        assert_int_equal(
+            ts_order_limit_decode(sd->limits[i]->limit.data, sd->limits[i]->limit.len, &l), TS_OK);
+        assert_int_equal(l.action, TS_PIECE_ACTION_GET);
         assert_int_equal(ts_order_limit_verify(&l, ts_identity_peer(f->sat)), TS_OK);
         assert_true(sd->limits[i]->piece_num < 8); /* only pieces with valid receipts */
         uint8_t want[32];
@@ -502,8 +501,7 @@ static void test_inline_object(void **state)
     assert_int_equal(sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a), TS_OK);
     uint8_t big[SAT_INLINE_ENCRYPTED_MAX + 1] = {0};
     req.encrypted_inline_data = PB_BYTES(big, sizeof big);
-    assert_int_equal(sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a),
-                     TS_ERR_TOO_LARGE);
+    assert_int_equal(sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a), TS_ERR_TOO_LARGE);
     assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_OK);
     Tessera__Metainfo__DownloadObjectRequest dr = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse dresp =
@@ -573,8 +571,7 @@ static void test_api_key_checks_per_request(void **state)
     h.api_key = PB_BYTES(raw, raw_len);
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_OK);
     gr.bucket = bytes_of("other");
-    assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a),
-                     TS_ERR_PERMISSION_DENIED);
+    assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_ERR_PERMISSION_DENIED);
     assert_int_equal(begin_upload(f, &h, "allowed", "q/z", &u), TS_ERR_PERMISSION_DENIED);
     assert_int_equal(begin_upload(f, &h, "allowed", "p/z", &u), TS_OK);
     /* The stream of "p/z" cannot be committed with a key for another prefix. */
@@ -614,7 +611,8 @@ static void test_api_key_checks_per_request(void **state)
     /* Revocation: the restricted key revokes itself through the RPC; the root key keeps
      * working; revoking the root (via its ancestor rule) kills derived keys too. */
     Tessera__Metainfo__RevokeAPIKeyRequest rv = TESSERA__METAINFO__REVOKE_APIKEY_REQUEST__INIT;
-    Tessera__Metainfo__RevokeAPIKeyResponse rvresp = TESSERA__METAINFO__REVOKE_APIKEY_RESPONSE__INIT;
+    Tessera__Metainfo__RevokeAPIKeyResponse rvresp =
+        TESSERA__METAINFO__REVOKE_APIKEY_RESPONSE__INIT;
     rv.header = &h;
     rv.api_key = PB_BYTES(f->key, f->key_len);
     assert_int_equal(sat_metainfo_revoke_api_key(&f->m, &rv, &rvresp, &f->a),
@@ -645,8 +643,7 @@ static void test_zombie_cleanup(void **state)
     assert_int_equal(deleted, 0);
     /* Past the zombie deadline (1 day) the pending upload and its segment go. */
     assert_int_equal(
-        sat_metainfo_cleanup(&f->m, ts_time_now_s() + f->cfg.zombie_deadline_s + 10, 100,
-                             &deleted),
+        sat_metainfo_cleanup(&f->m, ts_time_now_s() + f->cfg.zombie_deadline_s + 10, 100, &deleted),
         TS_OK);
     assert_true(deleted >= 1);
     assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_ERR_NOT_FOUND);
@@ -684,8 +681,10 @@ static void test_settlement_is_idempotent(void **state)
     upload_object(f, "bkt", "obj");
     upload_object(f, "bkt", "obj2");
     Tessera__Metainfo__DownloadObjectRequest dr = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
-    Tessera__Metainfo__DownloadObjectResponse d1 = TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
-    Tessera__Metainfo__DownloadObjectResponse d2 = TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
+    Tessera__Metainfo__DownloadObjectResponse d1 =
+        TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
+    Tessera__Metainfo__DownloadObjectResponse d2 =
+        TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
     dr.header = &f->header;
     dr.bucket = bytes_of("bkt");
     dr.encrypted_key = bytes_of("obj");
@@ -743,7 +742,7 @@ static void test_settlement_is_idempotent(void **state)
     assert_int_equal(sat_db_node_bandwidth_total(c, t.node, 0, INT64_MAX, -1, &t.node_total),
                      TS_OK);
     assert_int_equal(sat_db_bucket_bandwidth_total(c, f->project, (const uint8_t *)"bkt", 3, 0,
-                                                   INT64_MAX, TS_ACTION_GET, &t.alloc,
+                                                   INT64_MAX, TS_PIECE_ACTION_GET, &t.alloc,
                                                    &t.settled),
                      TS_OK);
     ts_db_conn_release(f->db, c);

@@ -35,8 +35,15 @@ static void test_redundancy_parse_format_pack(void **state)
     assert_int_equal(sat_redundancy_parse("4/6/8/10-256", &r), TS_OK);
     assert_int_equal(r.total, 10);
 
-    const char *bad[] = {"", "4/6/8", "4/6/8/10", "4/6/8/10-", "4/6/8/10-256X", "a/6/8/10-256",
-                         "4/6/8/10-256B ", "-4/6/8/10-256", "4//8/10-256"};
+    const char *bad[] = {"",
+                         "4/6/8",
+                         "4/6/8/10",
+                         "4/6/8/10-",
+                         "4/6/8/10-256X",
+                         "a/6/8/10-256",
+                         "4/6/8/10-256B ",
+                         "-4/6/8/10-256",
+                         "4//8/10-256"};
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
         assert_int_equal(sat_redundancy_parse(bad[i], &r), TS_ERR_MALFORMED);
     }
@@ -118,8 +125,7 @@ static struct sat_node_candidate *make_cands(size_t count, size_t per_net, size_
         c[i].id[0] = (uint8_t)i;
         c[i].id[1] = (uint8_t)(i >> 8);
         snprintf(c[i].last_net, sizeof c[i].last_net, "10.%zu.0", i / per_net);
-        snprintf(c[i].address, sizeof c[i].address, "10.%zu.0.%zu:7777", i / per_net,
-                 i % per_net);
+        snprintf(c[i].address, sizeof c[i].address, "10.%zu.0.%zu:7777", i / per_net, i % per_net);
         c[i].vetted = vetted_every != 0 && i % vetted_every == 0;
     }
     return c;

@@ -134,6 +134,17 @@
 /* A database URL (libpq conninfo or SQLite path). */
 #define TS_DB_URL_MAX 4096
 
+/* ---- Garbage collection bloom filters (core/bloom, reference §8.8) ---- */
+/* Smallest table (bytes): a node holding nothing still gets a well-formed filter. */
+#define TS_BLOOM_TABLE_SIZE_MIN 8
+/* Largest table a filter may have (bytes) and that a node decodes: 3 MiB covers ~5 M pieces at
+ * 10% FPR and, with the Retain envelope, stays inside one TS_RPC_FRAME_MAX frame. */
+#define TS_BLOOM_TABLE_SIZE_MAX (3u * 1024 * 1024)
+/* Default cap the satellite sizes filters to (Storj's "2m"); past it the FPR rises. */
+#define TS_BLOOM_TABLE_SIZE_DEFAULT (2u * 1024 * 1024)
+/* Hashes per element: each reads a distinct window of the 32-byte piece ID. */
+#define TS_BLOOM_HASHES_MAX 32
+
 /* ---- Logging ---- */
 /* One log line; longer messages are cut (with a marker), never split or allocated. */
 #define TS_LOG_LINE_MAX 2048
@@ -145,5 +156,6 @@ _Static_assert(TS_ENCRYPTION_BLOCK_SIZE % TS_EC_SHARE_SIZE_DEFAULT == 0,
 _Static_assert(TS_OBJECT_KEY_MAX < TS_ENCRYPTED_KEY_MAX, "encryption grows keys");
 _Static_assert(TS_RPC_CHUNK_SIZE < TS_RPC_FRAME_MAX, "a chunk fits a frame with its envelope");
 _Static_assert(TS_GCM_NONCE_SIZE <= TS_NONCE_SIZE, "GCM uses a prefix of the nonce");
+_Static_assert(TS_BLOOM_TABLE_SIZE_MAX + 4096 < TS_RPC_FRAME_MAX, "a filter fits one RPC frame");
 
 #endif

@@ -122,7 +122,7 @@ static ts_err scan_fn(struct ts_db_conn *c, void *ctx)
 /* Where the listing starts: after prefix+cursor, or after the collapsed prefix it names. */
 static void start_key(const Tessera__Metainfo__ListObjectsRequest *req, struct scan_args *s)
 {
-    memcpy(s->start, req->prefix.data, req->prefix.len);
+    sat_mi_copy(s->start, req->prefix);
     sat_mi_copy(s->start + req->prefix.len, req->cursor);
     s->start_len = req->prefix.len + req->cursor.len;
     s->exclusive = req->cursor.len > 0;

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,36 @@ static ts_err set_key(struct node_config *cfg, const char *key, const char *v, s
         cfg->difficulty_min = (int)x;
         return TS_OK;
     }
+    if (strcmp(key, "external-address") == 0) {
+        char host[TS_HOST_NAME_MAX + 1];
+        uint16_t port = 0;
+        if (parse_addr(v, host, sizeof host, &port) != TS_OK || port == 0) {
+            return fail(m, "external-address must be host:port with a nonzero port, not '%s'", v);
+        }
+        return copy_str(cfg->external_address, sizeof cfg->external_address, v, key, m);
+    }
+    if (strcmp(key, "checkin-free-space-min") == 0) {
+        return node_config_parse_size(v, &cfg->checkin_free_space_min_bytes) == TS_OK
+                   ? TS_OK
+                   : fail(m, "checkin-free-space-min must be a size like 5GB, not '%s'", v);
+    }
+    static const struct {
+        const char *key;
+        size_t offset;
+    } seconds[] = {{"checkin-interval", offsetof(struct node_config, checkin_interval_s)},
+                   {"settlement-interval", offsetof(struct node_config, settlement_interval_s)},
+                   {"settlement-delay", offsetof(struct node_config, settlement_delay_s)},
+                   {"ttl-interval", offsetof(struct node_config, ttl_interval_s)}};
+    for (size_t i = 0; i < TS_ARRAY_LEN(seconds); i++) {
+        if (strcmp(key, seconds[i].key) == 0) {
+            long lo = strcmp(key, "settlement-delay") == 0 ? 0 : 1;
+            if (parse_int(v, lo, 366L * 24 * 3600, &x) != TS_OK) {
+                return fail(m, "%s must be %ld..31622400 seconds, not '%s'", key, lo, v);
+            }
+            *(int64_t *)(void *)((char *)cfg + seconds[i].offset) = x;
+            return TS_OK;
+        }
+    }
     return fail(m, "unknown setting '%s'", key);
 }
 
@@ -255,6 +286,11 @@ static void set_defaults(struct node_config *cfg)
     cfg->dashboard_port = 14002;
     cfg->allocated_bytes = 1000LL * 1000 * 1000 * 1000;
     cfg->max_concurrent = 500;
+    cfg->checkin_interval_s = 3600;
+    cfg->checkin_free_space_min_bytes = 5LL * 1000 * 1000 * 1000;
+    cfg->settlement_interval_s = 3600;
+    cfg->settlement_delay_s = 2 * TS_ORDER_GRACE_S; /* grace for limits + time for transfers */
+    cfg->ttl_interval_s = 3600;
 }
 
 /* Splits argv into (key, value) pairs: --key=value or --key value. */

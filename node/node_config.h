@@ -13,6 +13,13 @@
  *   max-concurrent   transfers served at once; past it clients get BUSY   default 500
  *   min-difficulty   refuse peers with lower identity difficulty          default 0
  *   ready-file       after start, write "rpc_port dashboard_port\n" here (tests, launchers)
+ *   external-address host:port satellites should dial back (check-in)   default listen address
+ *   checkin-interval seconds between check-ins                           default 3600
+ *   checkin-free-space-min  check in at once when free space drops below default 5GB
+ *   settlement-interval     seconds between settlement passes            default 3600
+ *   settlement-delay        seconds after an hour ends before its orders are sent
+ *                                                                        default 7200
+ *   ttl-interval     seconds between passes of the expired-piece collector default 3600
  * Errors are TS_ERR_CONFIG with a one-line explanation in err_msg.
  */
 #ifndef NODE_CONFIG_H
@@ -40,6 +47,12 @@ struct node_config {
     int max_concurrent;
     int difficulty_min;
     char ready_file[PATH_MAX];
+    char external_address[TS_HOST_NAME_MAX + 16]; /* "" = the listen address */
+    int64_t checkin_interval_s;
+    int64_t checkin_free_space_min_bytes;
+    int64_t settlement_interval_s;
+    int64_t settlement_delay_s;
+    int64_t ttl_interval_s;
 };
 
 /* Fills cfg with defaults, then the config file (if --config is given), then the flags.

@@ -1,5 +1,6 @@
 /* tessera-node: the storage node program. Wiring only: load config and identity, open the piece
- * store, start the piecestore RPC server and the dashboard, wait for SIGTERM/SIGINT, shut down. */
+ * store, start the RPC server (piecestore, PingNode) and the dashboard, start the chores
+ * (check-in, settlement), wait for SIGTERM/SIGINT, shut down. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,15 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "node.h"
+#include "node_contact.h"
 #include "node_dashboard.h"
 #include "node_piecestore.h"
+#include "node_settle.h"
 #include "rpc/rpc.h"
+
+#ifndef NODE_VERSION
+#define NODE_VERSION "0.0.0"
+#endif
 
 #define LOG "node"
 
@@ -20,6 +27,10 @@ struct running {
     struct ts_identity *identity;
     struct ts_rpc_server *rpc;
     struct node_dashboard *dashboard;
+    struct ts_rpc_pool *pool; /* dials satellites: check-in, settlement */
+    struct node_contact *contact;
+    struct node_settle *settle;
+    char address[TS_HOST_NAME_MAX + 16];
 };
 
 static ts_err open_state(struct running *r, const struct node_config *cfg)
@@ -78,6 +89,9 @@ static ts_err start_services(struct running *r, const struct node_config *cfg)
         err = node_piecestore_register(&r->n, r->rpc);
     }
     if (err == TS_OK) {
+        err = node_contact_register(r->rpc);
+    }
+    if (err == TS_OK) {
         err = ts_rpc_server_start(r->rpc);
     }
     if (err == TS_OK && cfg->dashboard_host[0] != 0) {
@@ -102,8 +116,48 @@ static ts_err start_services(struct running *r, const struct node_config *cfg)
     return err;
 }
 
+/* Check-in and settlement chores; they start after the RPC server so PingNode is answered. */
+static ts_err start_chores(struct running *r, const struct node_config *cfg)
+{
+    if (cfg->external_address[0] != 0) {
+        snprintf(r->address, sizeof r->address, "%s", cfg->external_address);
+    } else {
+        int v6 = strchr(cfg->listen_host, ':') != NULL;
+        snprintf(r->address, sizeof r->address, "%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,
+                 v6 ? "]" : "", ts_rpc_server_port(r->rpc));
+    }
+    ts_err err = ts_rpc_pool_new(r->identity, NULL, &r->pool);
+    if (err == TS_OK) {
+        struct node_contact_config cc = {.pool = r->pool,
+                                         .satellites = cfg->trusted,
+                                         .satellite_count = cfg->trusted_count,
+                                         .address = r->address,
+                                         .version = NODE_VERSION,
+                                         .wallet = cfg->wallet,
+                                         .email = cfg->email,
+                                         .space = &r->n.space,
+                                         .interval_ms = cfg->checkin_interval_s * 1000,
+                                         .free_space_min_bytes =
+                                             cfg->checkin_free_space_min_bytes};
+        err = node_contact_start(&cc, &r->contact);
+    }
+    if (err == TS_OK) {
+        struct node_settle_config sc = {.pool = r->pool,
+                                        .orders = r->n.orders,
+                                        .trust = r->n.trust,
+                                        .interval_ms = cfg->settlement_interval_s * 1000,
+                                        .delay_s = cfg->settlement_delay_s,
+                                        .archive_keep_s = TS_NODE_ORDERS_ARCHIVE_KEEP_S};
+        err = node_settle_start(&sc, &r->settle);
+    }
+    return err;
+}
+
 static void shutdown_all(struct running *r)
 {
+    node_contact_stop(r->contact);
+    node_settle_stop(r->settle);
+    ts_rpc_pool_free(r->pool);
     ts_rpc_server_free(r->rpc); /* stops and joins every connection first */
     node_dashboard_stop(r->dashboard);
     node_trust_free(r->n.trust);
@@ -134,6 +188,9 @@ int main(int argc, char **argv)
     ts_err err = open_state(&r, &cfg);
     if (err == TS_OK) {
         err = start_services(&r, &cfg);
+    }
+    if (err == TS_OK) {
+        err = start_chores(&r, &cfg);
     }
     if (err == TS_OK) {
         int sig = 0;

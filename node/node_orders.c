@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -169,7 +170,8 @@ size_t node_serials_count(struct node_serials *s)
 #define ENTRY_PAYLOAD_MAX (2 * TS_ORDER_LIMIT_ENCODED_MAX)
 
 struct node_orders_store {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX];     /* orders/unsent */
+    char archive[PATH_MAX]; /* orders/archive */
     pthread_mutex_t mu; /* serialises appends so entries never interleave */
 };
 
@@ -181,9 +183,15 @@ ts_err node_orders_store_open(const char *storage_dir, struct node_orders_store 
         return TS_ERR_NOMEM;
     }
     int n = snprintf(st->dir, sizeof st->dir, "%s/orders/unsent", storage_dir);
-    ts_err err = n < 0 || (size_t)n >= sizeof st->dir ? TS_ERR_TOO_LARGE : TS_OK;
+    int m = snprintf(st->archive, sizeof st->archive, "%s/orders/archive", storage_dir);
+    ts_err err = n < 0 || (size_t)n >= sizeof st->dir || m < 0 || (size_t)m >= sizeof st->archive
+                     ? TS_ERR_TOO_LARGE
+                     : TS_OK;
     if (err == TS_OK) {
         err = ts_fs_mkdir_p(st->dir, 0700);
+    }
+    if (err == TS_OK) {
+        err = ts_fs_mkdir_p(st->archive, 0700);
     }
     if (err != TS_OK) {
         free(st);
@@ -315,11 +323,119 @@ ts_err node_orders_store_read(struct node_orders_store *st, const struct ts_node
         return err;
     }
     struct ts_buf b;
-    ts_buf_init(&b, 256u * 1024 * 1024);
+    ts_buf_init(&b, TS_NODE_ORDERS_FILE_MAX);
     err = ts_fs_read_all(path, b.cap_max, &b);
     if (err == TS_OK) {
         err = parse_entries(b.data, b.len, fn, ctx);
     }
     ts_buf_release(&b);
     return err;
+}
+
+/* ---- Windows, archive, cleanup ---- */
+
+#define B32_ID_LEN 52 /* ts_base32_encoded_len(32) */
+
+/* Parses "<sat b32>-<hour>.v1". */
+static int parse_window_name(const char *name, struct node_orders_window *w)
+{
+    size_t len = strlen(name);
+    if (len < B32_ID_LEN + 5 || name[B32_ID_LEN] != '-' || strcmp(name + len - 3, ".v1") != 0) {
+        return 0;
+    }
+    struct ts_buf b;
+    ts_buf_init(&b, 32);
+    int ok = ts_base32_decode(TS_BASE32_LOWER, name, B32_ID_LEN, &b) == TS_OK && b.len == 32;
+    if (ok) {
+        memcpy(w->satellite.bytes, b.data, 32);
+    }
+    ts_buf_release(&b);
+    char *end = NULL;
+    long long hour = strtoll(name + B32_ID_LEN + 1, &end, 10);
+    if (!ok || end != name + len - 3 || hour < 0 || hour % 3600 != 0) {
+        return 0;
+    }
+    w->hour_s = hour;
+    return 1;
+}
+
+ts_err node_orders_store_windows(struct node_orders_store *st, struct node_orders_window *out,
+                                 size_t max, size_t *count)
+{
+    *count = 0;
+    DIR *d = opendir(st->dir);
+    if (d == NULL) {
+        ts_log_error(LOG, "cannot list orders dir=%s errno=%s", st->dir, strerror(errno));
+        return TS_ERR_IO;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && *count < max) {
+        if (e->d_name[0] != '.' && parse_window_name(e->d_name, &out[*count])) {
+            (*count)++;
+        }
+    }
+    closedir(d);
+    return TS_OK;
+}
+
+ts_err node_orders_store_archive(struct node_orders_store *st, const struct ts_node_id *sat,
+                                 int64_t hour_s, const char *status, int64_t now_s)
+{
+    char from[PATH_MAX], to[PATH_MAX + 128], b32[64];
+    ts_err err = file_path(st, sat, hour_s, from, sizeof from);
+    if (err == TS_OK) {
+        err = ts_base32_encode_to(TS_BASE32_LOWER, sat->bytes, 32, b32, sizeof b32);
+    }
+    int n = snprintf(to, sizeof to, "%s/%s-%lld.%s.%lld.v1", st->archive, b32, (long long)hour_s,
+                     status, (long long)now_s);
+    if (err == TS_OK && (n < 0 || n >= PATH_MAX)) {
+        err = TS_ERR_TOO_LARGE;
+    }
+    if (err != TS_OK) {
+        return err;
+    }
+    pthread_mutex_lock(&st->mu);
+    if (rename(from, to) != 0) {
+        err = errno == ENOENT ? TS_ERR_NOT_FOUND : TS_ERR_IO;
+        if (err == TS_ERR_IO) {
+            ts_log_error(LOG, "cannot archive orders file path=%s errno=%s", from,
+                         strerror(errno));
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    return err;
+}
+
+/* The archive time of "<sat>-<hour>.<status>.<archived>.v1", or -1. */
+static int64_t archived_at(const char *name)
+{
+    size_t len = strlen(name);
+    if (len < 4 || strcmp(name + len - 3, ".v1") != 0) {
+        return -1;
+    }
+    const char *dot = name + len - 4;
+    while (dot > name && *dot != '.') {
+        dot--;
+    }
+    char *end = NULL;
+    long long t = strtoll(dot + 1, &end, 10);
+    return *dot == '.' && end == name + len - 3 && end != dot + 1 ? (int64_t)t : -1;
+}
+
+ts_err node_orders_store_cleanup(struct node_orders_store *st, int64_t cutoff_s, int *removed)
+{
+    *removed = 0;
+    DIR *d = opendir(st->archive);
+    if (d == NULL) {
+        return TS_ERR_IO;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t t = e->d_name[0] == '.' ? -1 : archived_at(e->d_name);
+        if (t >= 0 && t < cutoff_s && unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            (*removed)++;
+        }
+    }
+    closedir(d);
+    return TS_OK;
 }

@@ -8,6 +8,9 @@
  *    hour of order creation, holding (limit, highest order) entries for settlement. Each entry is
  *    "TSO1" | u32 BE length | first 4 bytes of SHA-256(payload) | payload (SettlementEntry), written
  *    with one write(2); a torn tail after a crash is detected and ignored by the reader.
+ *    Settlement (node_settle.h) lists the windows, reads them, and moves each settled one to
+ *    orders/archive/<sat b32>-<hour>.<accepted|rejected>.<archived at>.v1, kept
+ *    TS_NODE_ORDERS_ARCHIVE_KEEP_S and then deleted.
  * Both are thread-safe.
  */
 #ifndef NODE_ORDERS_H
@@ -48,5 +51,28 @@ typedef ts_err (*node_orders_entry_fn)(const struct ts_order_limit *limit,
 TS_WARN_UNUSED ts_err node_orders_store_read(struct node_orders_store *st,
                                              const struct ts_node_id *sat, int64_t hour_s,
                                              node_orders_entry_fn fn, void *ctx);
+
+/* One unsent settlement file: a satellite and the hour (Unix seconds, multiple of 3600). */
+struct node_orders_window {
+    struct ts_node_id satellite;
+    int64_t hour_s;
+};
+
+/* Lists unsent windows into out (at most max, in no particular order; *count of them). Files
+ * whose names do not parse are skipped. TS_ERR_IO when the directory cannot be read. */
+TS_WARN_UNUSED ts_err node_orders_store_windows(struct node_orders_store *st,
+                                                struct node_orders_window *out, size_t max,
+                                                size_t *count);
+
+/* Moves the unsent file of (sat, hour_s) to the archive, named with status ("accepted",
+ * "rejected") and now_s. Done under the append lock, so an entry appended later starts a new
+ * unsent file instead of landing in the archived one. TS_ERR_NOT_FOUND when there is no file. */
+TS_WARN_UNUSED ts_err node_orders_store_archive(struct node_orders_store *st,
+                                                const struct ts_node_id *sat, int64_t hour_s,
+                                                const char *status, int64_t now_s);
+
+/* Deletes archived files archived before cutoff_s; *removed gets how many. */
+TS_WARN_UNUSED ts_err node_orders_store_cleanup(struct node_orders_store *st, int64_t cutoff_s,
+                                                int *removed);
 
 #endif

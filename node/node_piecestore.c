@@ -105,9 +105,9 @@ ts_err node_limit_verify(struct node *n, const struct ts_order_limit *limit,
 
 /* ---- Upload ---- */
 
-#define UPLOAD_ACTIONS ((1u << TS_ACTION_PUT) | (1u << TS_ACTION_PUT_REPAIR))
+#define UPLOAD_ACTIONS ((1u << TS_PIECE_ACTION_PUT) | (1u << TS_PIECE_ACTION_PUT_REPAIR))
 #define DOWNLOAD_ACTIONS                                                                           \
-    ((1u << TS_ACTION_GET) | (1u << TS_ACTION_GET_AUDIT) | (1u << TS_ACTION_GET_REPAIR))
+    ((1u << TS_PIECE_ACTION_GET) | (1u << TS_PIECE_ACTION_GET_AUDIT) | (1u << TS_PIECE_ACTION_GET_REPAIR))
 
 static ts_err upload_prepare(struct node_upload *u, char *msg)
 {
@@ -406,7 +406,7 @@ void node_download_free(struct node_download *d)
 
 ts_err node_piece_delete(struct node *n, const struct ts_order_limit *limit, char *msg)
 {
-    ts_err err = node_limit_verify(n, limit, 1u << TS_ACTION_DELETE, msg);
+    ts_err err = node_limit_verify(n, limit, 1u << TS_PIECE_ACTION_DELETE, msg);
     if (err != TS_OK) {
         return err;
     }

@@ -147,7 +147,7 @@ static double node_seconds(int download, uint32_t piece, const uint8_t *data, ui
 {
     uint8_t pid[32] = {0};
     ts_be32_put(pid, piece);
-    enum ts_piece_action action = download ? TS_ACTION_GET : TS_ACTION_PUT;
+    enum ts_piece_action action = download ? TS_PIECE_ACTION_GET : TS_PIECE_ACTION_PUT;
     struct ts_order_limit l =
         nc_limit(sat.identity, &sat.url.id, &node.url.id, action, pid, PIECE_SIZE, &key);
     struct ts_piece_hash r;
@@ -180,7 +180,7 @@ static void *small_upload(void *arg)
     struct small *s = arg;
     uint8_t pid[32] = {1};
     ts_be32_put(pid + 4, s->piece);
-    struct ts_order_limit l = nc_limit(sat.identity, &sat.url.id, &node.url.id, TS_ACTION_PUT, pid,
+    struct ts_order_limit l = nc_limit(sat.identity, &sat.url.id, &node.url.id, TS_PIECE_ACTION_PUT, pid,
                                        SMALL_SIZE, &key);
     struct ts_piece_hash r;
     char msg[256];
@@ -248,7 +248,10 @@ int main(void)
         die("pool", TS_ERR_INTERNAL);
     }
     const char *args[] = {"--allocated=8GiB", "--max-concurrent=700", NULL};
-    ts_err err = nc_node_start(&node, TS_NODE_EXE, root, &sat, args);
+    /* TS_BENCH_NODE_EXE runs another build of the node (baseline comparisons, back to back). */
+    const char *exe = getenv("TS_BENCH_NODE_EXE") != NULL ? getenv("TS_BENCH_NODE_EXE")
+                                                          : TS_NODE_EXE;
+    ts_err err = nc_node_start(&node, exe, root, &sat, args);
     if (err != TS_OK) {
         die("start node", err);
     }

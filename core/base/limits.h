@@ -115,6 +115,36 @@
 /* Busy answer: time the acceptor spends on a connection past the cap. */
 #define TS_RPC_BUSY_TIMEOUT_MS 1000
 
+/* ---- Orders and the storage node (reference §7, §9) ---- */
+/* One serialized order limit, order or piece hash: all fields are fixed-size (ids 32 B, DER
+ * signature <= 72 B), so ~330 bytes is the real maximum; 1 KiB bounds hostile input. */
+#define TS_ORDER_LIMIT_ENCODED_MAX 1024
+/* Piece files start with this many bytes: uint16 BE length + PieceHeader, zero-filled. */
+#define TS_PIECE_HEADER_SIZE 512
+/* Order limits created more than this far from the node's clock are refused (clock skew). */
+#define TS_ORDER_GRACE_S 3600
+/* Node-side replay table of used serials: bytes of memory it may use (reference §7.6: 1 MB). */
+#define TS_USED_SERIALS_BYTES_MAX (1u << 20)
+/* Largest piece a node accepts: a 64 MiB segment at k=1 plus padding, with headroom. */
+#define TS_PIECE_SIZE_MAX (TS_SEGMENT_SIZE_MAX + 1024u * 1024)
+/* Piece IDs one Exists request may ask about. */
+#define TS_EXISTS_PIECES_MAX 10000
+/* A config file of the node (or any program using key = value files). */
+#define TS_CONFIG_FILE_MAX (64u * 1024)
+/* Trusted satellites one node may list. */
+#define TS_TRUSTED_SATELLITES_MAX 64
+/* Check-in retries back off exponentially up to this (or the check-in interval if shorter). */
+#define TS_NODE_CHECKIN_BACKOFF_MAX_MS (10 * 60 * 1000)
+/* Entries one settlement request carries: one frame at ~350 bytes each. Must not exceed the
+ * satellite's SAT_SETTLEMENT_ITEMS_MAX (proto/settlement.proto). */
+#define TS_NODE_SETTLEMENT_ITEMS_MAX 8192
+/* One settlement file (orders of one satellite and hour) is read whole; bounded. */
+#define TS_NODE_ORDERS_FILE_MAX (256u * 1024 * 1024)
+/* Settled orders files are kept this long for the operator (reference §7.6: 7 days). */
+#define TS_NODE_ORDERS_ARCHIVE_KEEP_S (7 * 24 * 3600)
+/* Pieces are deleted this long after their piece_expiration (reference §9.4: 1 h grace). */
+#define TS_NODE_TTL_GRACE_S 3600
+
 /* ---- Database (core/db) ---- */
 /* Connections per ts_db pool: enough for the satellite's RPC threads to overlap on PostgreSQL,
  * small enough that several processes stay under the server's max_connections (default 100). */
@@ -133,6 +163,46 @@
 #define TS_DB_PARAMS_MAX 256
 /* A database URL (libpq conninfo or SQLite path). */
 #define TS_DB_URL_MAX 4096
+
+/* ---- S3 gateway (gateway/, docs/gateway.md) ---- */
+/* Request line + headers one connection may hold; MHD's per-connection memory pool also buffers
+ * body reads, so 512 KiB lets ul_upload_write see large writes yet bounds hundreds of clients. */
+#define GW_CONNECTION_MEMORY_BYTES (512u * 1024)
+/* Concurrent connections (one thread each) unless --connections-max says otherwise. */
+#define GW_CONNECTIONS_DEFAULT 512
+/* Stack of a connection thread: handlers keep buffers on the heap; uplink workers have their own. */
+#define GW_THREAD_STACK_SIZE (512u * 1024)
+/* A connection idle this long (seconds) is closed. */
+#define GW_IDLE_TIMEOUT_S 300
+/* Headers and query parameters one request may carry (S3 requests use ~15 headers). */
+#define GW_REQUEST_HEADERS_MAX 128
+#define GW_QUERY_PARAMS_MAX 64
+/* Raw request URI: a 1024-byte key percent-encodes to ~3 KiB, plus presigned parameters. */
+#define GW_URI_MAX 8192
+/* SigV4: signed headers per request; allowed clock skew (S3: 15 minutes); presigned URL lifetime
+ * (S3: 7 days). */
+#define GW_SIGNED_HEADERS_MAX 64
+#define GW_CLOCK_SKEW_S 900
+#define GW_PRESIGN_EXPIRES_MAX_S 604800
+/* aws-chunked: one chunk's data and its header line ("<hex>;chunk-signature=<64 hex>"). */
+#define GW_CHUNK_SIZE_MAX (16u * 1024 * 1024)
+#define GW_CHUNK_LINE_MAX 256
+/* S3's own limits: one PUT, part sizes, parts per upload, keys per DeleteObjects / listing page. */
+#define GW_PUT_SIZE_MAX (5ull * 1024 * 1024 * 1024)
+#define GW_PART_SIZE_MIN (5u * 1024 * 1024)
+#define GW_PARTS_MAX 10000
+#define GW_DELETE_OBJECTS_MAX 1000
+#define GW_LIST_KEYS_MAX 1000
+/* Request bodies the gateway parses (DeleteObjects of 1000 1 KiB keys, CompleteMultipartUpload of
+ * 10000 parts) are buffered up to this size. */
+#define GW_XML_BODY_MAX (2u * 1024 * 1024)
+/* Keys are listed in ciphertext order, so an S3 listing (sorted by plaintext) gathers one whole
+ * directory level (or subtree) and sorts it; past this many entries the listing is refused. */
+#define GW_LIST_SCAN_MAX 100000
+/* Credentials held in memory (decrypted grants with their open projects). */
+#define GW_TENANTS_MAX 4096
+/* Copy buffer for server-side copy, multipart assembly and GET responses. */
+#define GW_COPY_BUFFER_SIZE (256u * 1024)
 
 /* ---- Garbage collection bloom filters (core/bloom, reference §8.8) ---- */
 /* Smallest table (bytes): a node holding nothing still gets a well-formed filter. */

@@ -11,22 +11,158 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/fs.h"
+#include "contact.pb-c.h"
 #include "crypto/hash.h"
 #include "node_client.h"
 #include "piecestore.pb-c.h"
+#include "settlement.pb-c.h"
 
 #define STEP (256 * 1024)
 
 /* ---- Satellite ---- */
 
+static int ping_back(struct nc_sat *sat, const struct ts_peer_identity *peer, const char *address)
+{
+    struct ts_node_url url;
+    memset(&url, 0, sizeof url);
+    url.id = peer->id;
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || (size_t)(colon - address) >= sizeof url.host) {
+        return 0;
+    }
+    memcpy(url.host, address, (size_t)(colon - address));
+    url.port = (uint16_t)strtol(colon + 1, NULL, 10);
+    Tessera__Contact__PingNodeRequest req = TESSERA__CONTACT__PING_NODE_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    ts_err err = ts_rpc_call(sat->pool, &url, "/tessera.contact.Contact/PingNode", &req.base,
+                             &tessera__contact__ping_node_response__descriptor, &resp, NULL, 0);
+    if (resp != NULL) {
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return err == TS_OK;
+}
+
+static ts_err h_checkin(struct ts_rpc_stream *s, void *ctx)
+{
+    struct nc_sat *sat = ctx;
+    Tessera__Contact__CheckInRequest *req = NULL;
+    ts_err err = ts_rpc_stream_recv(s, &tessera__contact__check_in_request__descriptor,
+                                    (ProtobufCMessage **)&req);
+    if (err != TS_OK) {
+        return err;
+    }
+    struct nc_sat_record *r = &sat->rec;
+    pthread_mutex_lock(&r->mu);
+    int fail = r->checkin_fail_next > 0;
+    r->checkin_fail_next -= fail;
+    r->checkins++;
+    snprintf(r->address, sizeof r->address, "%s", req->address);
+    snprintf(r->version, sizeof r->version, "%s", req->version);
+    snprintf(r->wallet, sizeof r->wallet, "%s", req->wallet);
+    snprintf(r->email, sizeof r->email, "%s", req->email);
+    r->free_disk_bytes = req->free_disk_bytes;
+    pthread_mutex_unlock(&r->mu);
+    int ok = fail ? 0 : ping_back(sat, ts_rpc_stream_peer(s), req->address);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (fail) {
+        return TS_ERR_UNAVAILABLE;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->pings_ok += ok;
+    r->pings_failed += !ok;
+    pthread_mutex_unlock(&r->mu);
+    Tessera__Contact__CheckInResponse resp = TESSERA__CONTACT__CHECK_IN_RESPONSE__INIT;
+    resp.ping_node_success = ok;
+    resp.ping_error_message = ok ? "" : "ping failed";
+    return ts_rpc_stream_send(s, &resp.base);
+}
+
+/* Records a window the first time it is accepted; a re-send with the same count is accepted
+ * without counting again, a different count rejected (the satellite's rule). */
+static int settle_record(struct nc_sat_record *r, int64_t window, int64_t items)
+{
+    for (int i = 0; i < r->windows_count; i++) {
+        if (r->windows[i] == window) {
+            return r->window_items[i] == items ? TESSERA__SETTLEMENT__SETTLEMENT_STATUS__SETTLEMENT_ACCEPTED
+                                               : TESSERA__SETTLEMENT__SETTLEMENT_STATUS__SETTLEMENT_REJECTED;
+        }
+    }
+    if (r->windows_count < 64) {
+        r->windows[r->windows_count] = window;
+        r->window_items[r->windows_count++] = items;
+    }
+    return TESSERA__SETTLEMENT__SETTLEMENT_STATUS__SETTLEMENT_ACCEPTED;
+}
+
+static ts_err h_settle(struct ts_rpc_stream *s, void *ctx)
+{
+    struct nc_sat *sat = ctx;
+    Tessera__Settlement__SettlementRequest *req = NULL;
+    ts_err err = ts_rpc_stream_recv(s, &tessera__settlement__settlement_request__descriptor,
+                                    (ProtobufCMessage **)&req);
+    if (err != TS_OK) {
+        return err;
+    }
+    /* Count only items whose limit verifies with this satellite's key. */
+    int64_t valid = 0;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct ts_order_limit l;
+        if (ts_order_limit_decode(req->items[i]->limit.data, req->items[i]->limit.len, &l) ==
+                TS_OK &&
+            ts_order_limit_verify(&l, ts_identity_peer(sat->identity)) == TS_OK) {
+            valid++;
+        }
+    }
+    struct nc_sat_record *r = &sat->rec;
+    pthread_mutex_lock(&r->mu);
+    r->items_received += (int64_t)req->n_items;
+    int fail = r->settle_fail_next > 0;
+    r->settle_fail_next -= fail;
+    int status = 0;
+    if (!fail) {
+        r->settlements++;
+        status = r->settle_status == TESSERA__SETTLEMENT__SETTLEMENT_STATUS__SETTLEMENT_REJECTED
+                     ? r->settle_status
+                     : settle_record(r, req->window_start, valid);
+    }
+    pthread_mutex_unlock(&r->mu);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (fail) {
+        return TS_ERR_UNAVAILABLE;
+    }
+    Tessera__Settlement__SettlementResponse resp = TESSERA__SETTLEMENT__SETTLEMENT_RESPONSE__INIT;
+    resp.status = (Tessera__Settlement__SettlementStatus)status;
+    resp.items_counted = (uint32_t)valid;
+    return ts_rpc_stream_send(s, &resp.base);
+}
+
+void nc_sat_record_get(struct nc_sat *sat, struct nc_sat_record *out)
+{
+    pthread_mutex_lock(&sat->rec.mu);
+    *out = sat->rec;
+    pthread_mutex_unlock(&sat->rec.mu);
+}
+
 ts_err nc_sat_start(struct nc_sat *sat)
 {
     memset(sat, 0, sizeof *sat);
+    pthread_mutex_init(&sat->rec.mu, NULL);
+    sat->rec.settle_status = TESSERA__SETTLEMENT__SETTLEMENT_STATUS__SETTLEMENT_ACCEPTED;
     struct ts_identity_create_opts opts = {.difficulty_min = 0, .threads = 1};
     ts_err err = ts_identity_create(&opts, &sat->identity);
     struct ts_rpc_server_config cfg = {.identity = sat->identity, .host = "127.0.0.1"};
     if (err == TS_OK) {
+        err = ts_rpc_pool_new(sat->identity, NULL, &sat->pool);
+    }
+    if (err == TS_OK) {
         err = ts_rpc_server_new(&cfg, &sat->srv);
+    }
+    if (err == TS_OK) {
+        err = ts_rpc_server_register(sat->srv, "/tessera.contact.Node/CheckIn", h_checkin, sat);
+    }
+    if (err == TS_OK) {
+        err = ts_rpc_server_register(sat->srv, "/tessera.settlement.Orders/SettlementWithWindow",
+                                     h_settle, sat);
     }
     if (err == TS_OK) {
         err = ts_rpc_server_start(sat->srv);
@@ -42,7 +178,9 @@ ts_err nc_sat_start(struct nc_sat *sat)
 void nc_sat_stop(struct nc_sat *sat)
 {
     ts_rpc_server_free(sat->srv);
+    ts_rpc_pool_free(sat->pool);
     ts_identity_free(sat->identity);
+    pthread_mutex_destroy(&sat->rec.mu);
     memset(sat, 0, sizeof *sat);
 }
 

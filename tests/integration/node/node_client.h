@@ -1,6 +1,7 @@
 /*
  * Test harness for tessera-node integration tests and benchmarks: a test satellite (an identity
- * that signs order limits and answers the node's key-fetch dial with a bare RPC server), a node
+ * that signs order limits, answers the node's key-fetch dial, and serves a stand-in of the
+ * satellite's CheckIn (with a real ping-back) and SettlementWithWindow, recording what it got), a node
  * process started on 127.0.0.1 with a temp storage dir (readiness polled through its ready file,
  * killed by PID), and an uplink client speaking the piecestore protocol over core/rpc.
  */
@@ -8,6 +9,7 @@
 #define NODE_CLIENT_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -15,10 +17,29 @@
 #include "orders/orders.h"
 #include "rpc/rpc.h"
 
+/* What the stand-in satellite received; guarded by mu. The *_fail_next counters make the next
+ * calls fail (check-in: an UNAVAILABLE error; settlement: an UNAVAILABLE error). */
+struct nc_sat_record {
+    pthread_mutex_t mu;
+    int checkins, pings_ok, pings_failed;
+    char address[300], version[64], wallet[128], email[256];
+    int64_t free_disk_bytes;
+    int checkin_fail_next;
+    int settlements;            /* requests answered with a status */
+    int settle_fail_next;
+    int settle_status;          /* answer: 1 ACCEPTED (default), 2 REJECTED */
+    int64_t windows[64];        /* distinct windows accepted, first time only */
+    int64_t window_items[64];   /* items counted for each */
+    int windows_count;
+    int64_t items_received;     /* over all requests, re-sends included */
+};
+
 struct nc_sat {
     struct ts_identity *identity;
-    struct ts_rpc_server *srv; /* answers the node's identity-fetch dial */
+    struct ts_rpc_server *srv; /* answers the node's identity-fetch dial, CheckIn, settlement */
+    struct ts_rpc_pool *pool;  /* pings nodes back */
     struct ts_node_url url;
+    struct nc_sat_record rec;
 };
 
 struct nc_node {
@@ -35,6 +56,8 @@ struct nc_piece_key {
 };
 
 ts_err nc_sat_start(struct nc_sat *sat);
+/* Copies the record (under its lock). */
+void nc_sat_record_get(struct nc_sat *sat, struct nc_sat_record *out);
 void nc_sat_stop(struct nc_sat *sat);
 
 /* Creates root (an identity + storage dir) on first use, then starts exe with

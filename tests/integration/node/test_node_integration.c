@@ -130,14 +130,14 @@ static int temp_files(void)
 static void roundtrip(uint32_t piece, size_t len)
 {
     uint8_t *data = pattern(len, piece);
-    struct ts_order_limit l = limit_for(TS_ACTION_PUT, piece, (int64_t)len);
+    struct ts_order_limit l = limit_for(TS_PIECE_ACTION_PUT, piece, (int64_t)len);
     struct ts_piece_hash receipt, stored;
     char msg[256];
     CHECK_ERR(nc_upload(pool, &node.url, &l, &key, data, len, NULL, &receipt, msg), TS_OK);
     CHECK(receipt.piece_size == (int64_t)len);
     uint8_t *back = malloc(len + 1);
     int have_hash = 0;
-    l = limit_for(TS_ACTION_GET, piece, (int64_t)len);
+    l = limit_for(TS_PIECE_ACTION_GET, piece, (int64_t)len);
     CHECK_ERR(nc_download(pool, &node.url, &l, &key, 0, (int64_t)len, back, &stored, &have_hash,
                           msg),
               TS_OK);
@@ -154,7 +154,7 @@ static void ranged(uint32_t piece, size_t len, int64_t offset, int64_t size)
 {
     uint8_t *data = pattern(len, piece);
     uint8_t *back = malloc((size_t)size + 1);
-    struct ts_order_limit l = limit_for(TS_ACTION_GET_REPAIR, piece, size);
+    struct ts_order_limit l = limit_for(TS_PIECE_ACTION_GET_REPAIR, piece, size);
     char msg[256];
     CHECK_ERR(nc_download(pool, &node.url, &l, &key, offset, size, back, NULL, NULL, msg), TS_OK);
     CHECK(memcmp(back, data + offset, (size_t)size) == 0);
@@ -181,41 +181,41 @@ static void refused(const char *name, uint32_t piece, struct ts_order_limit *l,
 static void refusals(void)
 {
     struct ts_order_limit l;
-    l = limit_for(TS_ACTION_PUT, 100, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 100, 1 << 20);
     CHECK(ts_order_limit_sign(&l, forger) == TS_OK);
     refused("forged limit", 100, &l, NULL, TS_ERR_AUTH_FAILED);
 
-    l = limit_for(TS_ACTION_PUT, 101, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 101, 1 << 20);
     l.order_creation_s -= 2 * 24 * 3600;
     l.order_expiration_s = ts_time_now_s() - 60;
     ts_be64_put(l.serial, (uint64_t)l.order_expiration_s);
     CHECK(ts_order_limit_sign(&l, sat.identity) == TS_OK);
     refused("expired limit", 101, &l, NULL, TS_ERR_EXPIRED);
 
-    l = limit_for(TS_ACTION_PUT, 102, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 102, 1 << 20);
     l.order_creation_s += 2 * TS_ORDER_GRACE_S;
     CHECK(ts_order_limit_sign(&l, sat.identity) == TS_OK);
     refused("future-dated limit", 102, &l, NULL, TS_ERR_NOT_YET_VALID);
 
-    l = limit_for(TS_ACTION_PUT, 103, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 103, 1 << 20);
     l.storage_node_id = *ts_identity_id(forger);
     CHECK(ts_order_limit_sign(&l, sat.identity) == TS_OK);
     refused("mis-addressed limit", 103, &l, NULL, TS_ERR_WRONG_NODE);
 
-    l = limit_for(TS_ACTION_PUT, 104, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 104, 1 << 20);
     l.satellite_id = *ts_identity_id(forger);
     CHECK(ts_order_limit_sign(&l, forger) == TS_OK);
     refused("untrusted satellite", 104, &l, NULL, TS_ERR_UNTRUSTED);
 
-    l = limit_for(TS_ACTION_PUT, 105, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 105, 1 << 20);
     struct nc_upload_opts deficit = {.order_deficit = 256 * 1024 + 1000, .chunk_size = 64 * 1024};
     refused("bytes past the ordered amount", 105, &l, &deficit, TS_ERR_LIMIT_EXCEEDED);
 
-    l = limit_for(TS_ACTION_PUT, 106, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 106, 1 << 20);
     struct nc_upload_opts bad_hash = {.corrupt_hash = 1};
     refused("wrong final hash", 106, &l, &bad_hash, TS_ERR_HASH_MISMATCH);
 
-    l = limit_for(TS_ACTION_PUT, 107, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 107, 1 << 20);
     uint8_t small[10] = {1};
     struct ts_piece_hash r;
     char msg[256];
@@ -227,7 +227,7 @@ static void refusals(void)
     /* A client that expects another node ID refuses the node's certificate. */
     struct ts_node_url wrong = node.url;
     wrong.id = *ts_identity_id(forger);
-    l = limit_for(TS_ACTION_PUT, 109, 1 << 20);
+    l = limit_for(TS_PIECE_ACTION_PUT, 109, 1 << 20);
     CHECK_ERR(nc_upload(pool, &wrong, &l, &key, small, sizeof small, NULL, &r, msg),
               TS_ERR_WRONG_NODE);
     /* Exists is for trusted satellites only: an uplink's certificate is refused. */
@@ -294,7 +294,7 @@ static void garbage(void)
 
 static void no_space(void)
 {
-    struct ts_order_limit l = limit_for(TS_ACTION_PUT, 300, 6 << 20);
+    struct ts_order_limit l = limit_for(TS_PIECE_ACTION_PUT, 300, 6 << 20);
     refused("upload past the allocation", 300, &l, NULL, TS_ERR_NO_SPACE);
 }
 
@@ -307,7 +307,7 @@ static void busy(int cap)
     int busy_seen = 0, opened = 0;
     for (int i = 0; i < cap + 8 && i < 64 && !busy_seen; i++) {
         CHECK(ts_rpc_pool_open_stream(p, &node.url, TS_PIECESTORE_UPLOAD, &held[i]) == TS_OK);
-        struct ts_order_limit l = limit_for(TS_ACTION_PUT, 400 + (uint32_t)i, 1000);
+        struct ts_order_limit l = limit_for(TS_PIECE_ACTION_PUT, 400 + (uint32_t)i, 1000);
         Tessera__Orders__OrderLimit pb;
         ts_order_limit_to_proto(&l, &pb);
         Tessera__Piecestore__UploadRequest req;
@@ -343,7 +343,7 @@ static void kill_mid_upload(const char *const *restart_args)
 {
     size_t len = 2 << 20;
     uint8_t *data = pattern(len, 500);
-    struct ts_order_limit l = limit_for(TS_ACTION_PUT, 500, (int64_t)len);
+    struct ts_order_limit l = limit_for(TS_PIECE_ACTION_PUT, 500, (int64_t)len);
     struct ts_rpc_stream *s = NULL;
     CHECK(ts_rpc_pool_open_stream(pool, &node.url, TS_PIECESTORE_UPLOAD, &s) == TS_OK);
     Tessera__Orders__OrderLimit limit_pb;
@@ -380,7 +380,7 @@ static void kill_mid_upload(const char *const *restart_args)
     CHECK_ERR(exists(500), TS_ERR_NOT_FOUND);
     uint8_t one;
     char msg[256];
-    l = limit_for(TS_ACTION_GET, 500, 1);
+    l = limit_for(TS_PIECE_ACTION_GET, 500, 1);
     CHECK_ERR(nc_download(pool, &node.url, &l, &key, 0, 1, &one, NULL, NULL, msg),
               TS_ERR_NOT_FOUND);
     free(data);
@@ -400,13 +400,13 @@ static void *worker_run(void *arg)
     struct worker *w = arg;
     uint8_t *data = pattern(w->len, w->piece);
     uint8_t *back = malloc(w->len);
-    struct ts_order_limit l = limit_for(TS_ACTION_PUT, w->piece, (int64_t)w->len);
+    struct ts_order_limit l = limit_for(TS_PIECE_ACTION_PUT, w->piece, (int64_t)w->len);
     struct ts_piece_hash r;
     char msg[256];
     pthread_barrier_wait(w->start);
     w->err = nc_upload(pool, &node.url, &l, &key, data, w->len, NULL, &r, msg);
     if (w->err == TS_OK) {
-        l = limit_for(TS_ACTION_GET, w->piece, (int64_t)w->len);
+        l = limit_for(TS_PIECE_ACTION_GET, w->piece, (int64_t)w->len);
         w->err = nc_download(pool, &node.url, &l, &key, 0, (int64_t)w->len, back, NULL, NULL, msg);
     }
     if (w->err == TS_OK && memcmp(back, data, w->len) != 0) {

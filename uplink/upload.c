@@ -264,10 +264,18 @@ static ts_err code_setup(struct ul_upload *u, const Tessera__Metainfo__Redundanc
 /* Fills a run from a BeginSegment response: limits, piece key, segment ID. */
 static ts_err run_take_limits(struct run *r, const Tessera__Metainfo__BeginSegmentResponse *bs)
 {
-    if (bs->piece_private_key.len != 64 || bs->n_limits != (size_t)r->n ||
+    if (bs->piece_private_key.len != 64 || bs->n_limits > (size_t)r->n ||
         bs->segment_id.len == 0) {
         return ul_fail(TS_ERR_PROTOCOL, "BeginSegment returned %zu limits for n=%d",
                        bs->n_limits, r->n);
+    }
+    /* A satellite with fewer than n eligible nodes offers between o and n limits; below o the
+     * segment could never be committed. */
+    if (bs->n_limits < (size_t)r->o) {
+        return ul_fail(TS_ERR_NOT_ENOUGH_SHARES,
+                       "the satellite offered %zu storage nodes, %d are needed: not enough "
+                       "storage nodes are available",
+                       bs->n_limits, r->o);
     }
     memcpy(r->piece_key, bs->piece_private_key.data, 64);
     r->limits = calloc(bs->n_limits, sizeof(*r->limits));

@@ -35,6 +35,7 @@ struct fixture {
     struct ts_rpc_pool *pool;       /* the node's client side */
     struct node_space space;
     char address[64];
+    struct node_contact *contact; /* stopped by teardown if a test failed before stopping it */
 };
 
 static int setup(void **state)
@@ -60,6 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    node_contact_stop(f->contact);
     ts_rpc_pool_free(f->pool);
     ts_rpc_server_free(f->node_srv);
     nc_sat_stop(&f->sat);
@@ -86,7 +88,7 @@ static struct node_contact_config contact_config(struct fixture *f, int64_t inte
                                         .free_space_min_bytes = 1000};
 }
 
-/* Polls the satellite's record until it saw at least `checkins` check-ins. */
+/* Polls the satellite's record until it answered at least `checkins` check-ins. */
 static struct nc_sat_record wait_checkins(struct fixture *f, int checkins)
 {
     struct nc_sat_record r;
@@ -94,8 +96,20 @@ static struct nc_sat_record wait_checkins(struct fixture *f, int checkins)
     do {
         usleep(10000);
         nc_sat_record_get(&f->sat, &r);
-    } while (r.checkins < checkins && ts_monotonic_ms() < deadline);
+    } while (r.checkins_done < checkins && ts_monotonic_ms() < deadline);
     return r;
+}
+
+static struct node_contact *start_contact(struct fixture *f, const struct node_contact_config *cc)
+{
+    assert_int_equal(node_contact_start(cc, &f->contact), TS_OK);
+    return f->contact;
+}
+
+static void stop_contact(struct fixture *f)
+{
+    node_contact_stop(f->contact);
+    f->contact = NULL;
 }
 
 static void test_checkin_at_start_with_ping_back(void **state)
@@ -103,8 +117,7 @@ static void test_checkin_at_start_with_ping_back(void **state)
     struct fixture *f = *state;
     assert_int_equal(node_space_reserve(&f->space, 250000), TS_OK);
     struct node_contact_config cc = contact_config(f, 3600 * 1000);
-    struct node_contact *c = NULL;
-    assert_int_equal(node_contact_start(&cc, &c), TS_OK);
+    struct node_contact *c = start_contact(f, &cc);
     struct nc_sat_record r = wait_checkins(f, 1);
     assert_int_equal(r.checkins, 1);
     assert_int_equal(r.pings_ok, 1);
@@ -122,7 +135,7 @@ static void test_checkin_at_start_with_ping_back(void **state)
     assert_int_equal(st.successes, 2);
     assert_int_equal(st.failures, 0);
     assert_true(st.last_ping_ok);
-    node_contact_stop(c);
+    stop_contact(f);
 }
 
 static void test_checkin_backs_off_and_recovers(void **state)
@@ -132,8 +145,7 @@ static void test_checkin_backs_off_and_recovers(void **state)
     f->sat.rec.checkin_fail_next = 2;
     pthread_mutex_unlock(&f->sat.rec.mu);
     struct node_contact_config cc = contact_config(f, 600 * 1000);
-    struct node_contact *c = NULL;
-    assert_int_equal(node_contact_start(&cc, &c), TS_OK);
+    struct node_contact *c = start_contact(f, &cc);
     /* The chore retries (after 1 s, then 2 s) until the third attempt succeeds. */
     struct nc_sat_record r = wait_checkins(f, 3);
     int64_t deadline = ts_monotonic_ms() + DEADLINE_MS;
@@ -161,7 +173,7 @@ static void test_checkin_backs_off_and_recovers(void **state)
     assert_int_equal(node_contact_checkin(c, 0, msg, sizeof msg), TS_OK);
     node_contact_status(c, 0, &st);
     assert_int_equal(st.last_backoff_ms, 0);
-    node_contact_stop(c);
+    stop_contact(f);
 }
 
 static void test_low_space_checks_in_at_once(void **state)
@@ -169,15 +181,14 @@ static void test_low_space_checks_in_at_once(void **state)
     struct fixture *f = *state;
     struct node_contact_config cc = contact_config(f, 3600 * 1000);
     cc.free_space_min_bytes = 500000;
-    struct node_contact *c = NULL;
-    assert_int_equal(node_contact_start(&cc, &c), TS_OK);
+    start_contact(f, &cc);
     assert_int_equal(wait_checkins(f, 1).checkins, 1);
     /* Free space drops from 1,000,000 to 400,000 (< 500,000): a check-in long before the hour. */
     assert_int_equal(node_space_reserve(&f->space, 600000), TS_OK);
     struct nc_sat_record r = wait_checkins(f, 2);
     assert_int_equal(r.checkins, 2);
     assert_int_equal(r.free_disk_bytes, 400000);
-    node_contact_stop(c);
+    stop_contact(f);
 }
 
 static void test_unreachable_address_fails_the_checkin(void **state)
@@ -185,8 +196,7 @@ static void test_unreachable_address_fails_the_checkin(void **state)
     struct fixture *f = *state;
     struct node_contact_config cc = contact_config(f, 3600 * 1000);
     cc.address = "127.0.0.1:1"; /* nothing listens there: the ping-back fails */
-    struct node_contact *c = NULL;
-    assert_int_equal(node_contact_start(&cc, &c), TS_OK);
+    struct node_contact *c = start_contact(f, &cc);
     assert_int_equal(wait_checkins(f, 1).checkins, 1);
     char msg[256];
     assert_int_equal(node_contact_checkin(c, 0, msg, sizeof msg), TS_ERR_UNAVAILABLE);
@@ -195,7 +205,7 @@ static void test_unreachable_address_fails_the_checkin(void **state)
     nc_sat_record_get(&f->sat, &r);
     assert_int_equal(r.pings_ok, 0);
     assert_true(r.pings_failed >= 2);
-    node_contact_stop(c);
+    stop_contact(f);
 }
 
 /* ---- Settlement ---- */

@@ -64,13 +64,14 @@ static ts_err h_checkin(struct ts_rpc_stream *s, void *ctx)
     pthread_mutex_unlock(&r->mu);
     int ok = fail ? 0 : ping_back(sat, ts_rpc_stream_peer(s), req->address);
     protobuf_c_message_free_unpacked(&req->base, NULL);
+    pthread_mutex_lock(&r->mu);
+    r->pings_ok += !fail && ok;
+    r->pings_failed += !fail && !ok;
+    r->checkins_done++;
+    pthread_mutex_unlock(&r->mu);
     if (fail) {
         return TS_ERR_UNAVAILABLE;
     }
-    pthread_mutex_lock(&r->mu);
-    r->pings_ok += ok;
-    r->pings_failed += !ok;
-    pthread_mutex_unlock(&r->mu);
     Tessera__Contact__CheckInResponse resp = TESSERA__CONTACT__CHECK_IN_RESPONSE__INIT;
     resp.ping_node_success = ok;
     resp.ping_error_message = ok ? "" : "ping failed";

@@ -22,6 +22,7 @@
 struct nc_sat_record {
     pthread_mutex_t mu;
     int checkins, pings_ok, pings_failed;
+    int checkins_done;          /* answered (after the ping-back), failures included */
     char address[300], version[64], wallet[128], email[256];
     int64_t free_disk_bytes;
     int checkin_fail_next;

@@ -9,6 +9,7 @@
 #define TS_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/error.h"
 
@@ -16,6 +17,10 @@ enum cli_exit {
     CLI_EXIT_OK = 0,
     CLI_EXIT_ERROR = 1, /* the operation failed (message on stderr) */
     CLI_EXIT_USAGE = 2, /* bad command line (usage on stderr) */
+    CLI_EXIT_NOT_FOUND = 3,  /* no such bucket, object or access */
+    CLI_EXIT_DENIED = 4,     /* denied by the access's restrictions (or expired/revoked key) */
+    CLI_EXIT_NETWORK = 5,    /* satellite or nodes unreachable, timed out */
+    CLI_EXIT_NODES = 6,      /* not enough storage nodes to store or rebuild the data */
 };
 
 /* Prints "tessera: <what>: <ts_strerror(err)>" on stderr and returns CLI_EXIT_ERROR. */
@@ -34,5 +39,17 @@ TS_WARN_UNUSED ts_err cli_config_path(const char *leaf, char *out, size_t out_si
 
 /* Commands (argv[0] is the command name). */
 int cmd_identity(int argc, char **argv);
+/* Accesses, sharing, buckets and objects (see docs/cli.md). */
+int cmd_access(int argc, char **argv);
+int cmd_share(int argc, char **argv);
+int cmd_mb(int argc, char **argv);
+int cmd_rb(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_mv(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_meta(int argc, char **argv);
+/* Prints the exit-code table (for `tessera help`). */
+void cli_exit_codes_print(FILE *out);
 
 #endif

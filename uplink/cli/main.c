@@ -14,7 +14,16 @@ struct command {
 
 /* One row per command; keep alphabetical. */
 static const struct command commands[] = {
+    {"access", "create, import, list, use, inspect, remove or restrict accesses", cmd_access},
+    {"cp", "copy files to objects, objects to files (- for stdin/stdout) or objects", cmd_cp},
     {"identity", "create or show a node identity (identity create|show --help)", cmd_identity},
+    {"ls", "list buckets, or the objects of ts://bucket[/prefix]", cmd_ls},
+    {"mb", "make a bucket: mb ts://bucket", cmd_mb},
+    {"meta", "print an object's user metadata as JSON: meta get ts://bucket/key", cmd_meta},
+    {"mv", "move a file or object (copy, then delete the source)", cmd_mv},
+    {"rb", "remove a bucket: rb ts://bucket [--force]", cmd_rb},
+    {"rm", "delete an object, or a prefix with -r", cmd_rm},
+    {"share", "print a restricted (read-only by default) grant for some prefixes", cmd_share},
 };
 
 static void usage(FILE *out)
@@ -23,6 +32,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < TS_ARRAY_LEN(commands); i++) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     }
+    cli_exit_codes_print(out);
 }
 
 int cli_fail(const char *what, ts_err err)

@@ -1,0 +1,106 @@
+/* tessera ls: buckets (no argument) or the objects of a bucket/prefix. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "cli/cli_exit.h"
+#include "cli/cli_parse.h"
+#include "cli/cli_session.h"
+
+enum { L_RECURSIVE, L_PENDING, L_ACCESS, L_CONFIG_DIR, L_COUNT };
+static const struct cli_opt ls_opts[L_COUNT] = {
+    [L_RECURSIVE] = {"recursive", 'r', CLI_FLAG, NULL, "list every key under the prefix"},
+    [L_PENDING] = {"pending", 0, CLI_FLAG, NULL, "list uploads in progress (not yet available)"},
+    [L_ACCESS] = CLI_OPT_ACCESS,
+    [L_CONFIG_DIR] = CLI_OPT_CONFIG_DIR,
+};
+static const struct cli_spec ls_spec = {
+    .usage = "ls [ts://bucket[/prefix]] [-r|--recursive]",
+    .summary = "List buckets, or the objects and prefixes of a bucket.",
+    .opts = ls_opts,
+    .opt_count = L_COUNT,
+    .positional_max = 1,
+    .notes = "Output: buckets as \"CREATED NAME\"; objects as \"OBJ CREATED SIZE KEY\", prefixes as\n"
+             "\"PRE KEY/\". Keys are listed in the order of their encrypted forms, not "
+             "alphabetically.\n",
+};
+
+static int list_buckets(struct cli_session *s)
+{
+    struct ul_bucket_iter *it = NULL;
+    ul_err err = ul_bucket_list(s->project, NULL, &it);
+    const struct ul_bucket_info *b = NULL;
+    while (err == UL_OK && (err = ul_bucket_iter_next(it, &b)) == UL_OK && b != NULL) {
+        char t[40];
+        cli_time_format(b->created_s, t, sizeof t);
+        printf("%s  %s\n", t, b->name);
+    }
+    ul_bucket_iter_free(it);
+    return err == UL_OK ? CLI_EXIT_OK : cli_session_fail(s, err, "listing buckets");
+}
+
+static int list_objects(struct cli_session *s, const struct cli_loc *loc, bool recursive)
+{
+    char prefix[TS_OBJECT_KEY_MAX + 2];
+    size_t n = strlen(loc->key);
+    /* Listing works on whole components: "ts://b/photos" lists "photos/". */
+    snprintf(prefix, sizeof prefix, "%s%s", loc->key, n > 0 && loc->key[n - 1] != '/' ? "/" : "");
+    struct ul_list_options opts = {.prefix = prefix, .recursive = recursive};
+    struct ul_object_iter *it = NULL;
+    ul_err err = ul_object_list(s->project, loc->bucket, &opts, &it);
+    const struct ul_object_info *o = NULL;
+    while (err == UL_OK && (err = ul_object_iter_next(it, &o)) == UL_OK && o != NULL) {
+        if (o->is_prefix) {
+            printf("PRE  %s\n", o->key);
+            continue;
+        }
+        char t[40];
+        cli_time_format(o->created_s, t, sizeof t);
+        printf("OBJ  %s  %12" PRIu64 "  %s\n", t, o->size, o->key);
+    }
+    ul_object_iter_free(it);
+    if (err == UL_ERR_NOT_FOUND) {
+        fprintf(stderr, "tessera: no such bucket \"%s\"\n", loc->bucket);
+        return CLI_EXIT_NOT_FOUND;
+    }
+    if (err != UL_OK) {
+        char what[TS_OBJECT_KEY_MAX + 128];
+        snprintf(what, sizeof what, "listing ts://%s/%s", loc->bucket, prefix);
+        return cli_session_fail(s, err, what);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+    struct cli_args a;
+    struct cli_loc loc = {0};
+    struct cli_session s;
+    int rc;
+    if (!cli_args_run(&ls_spec, argc, argv, 1, &a, &rc)) {
+        return rc;
+    }
+    char why[160] = "";
+    if (a.positional_count > 0 &&
+        (cli_loc_parse(a.positional[0], &loc, why, sizeof why) != TS_OK ||
+         loc.kind != CLI_LOC_REMOTE)) {
+        fprintf(stderr, "tessera: \"%s\": %s\n", a.positional[0],
+                why[0] ? why : "expected ts://bucket[/prefix]");
+        return CLI_EXIT_USAGE;
+    }
+    if (a.set[L_PENDING]) {
+        fprintf(stderr, "tessera: listing pending uploads is not available yet: libtessera has "
+                        "no pending-object listing\n");
+        return CLI_EXIT_ERROR;
+    }
+    rc = cli_session_open(&s, cli_args_get(&a, L_CONFIG_DIR), cli_args_get(&a, L_ACCESS), true);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    rc = a.positional_count == 0 ? list_buckets(&s) : list_objects(&s, &loc, a.set[L_RECURSIVE]);
+    cli_session_close(&s);
+    return rc;
+}

@@ -12,7 +12,9 @@
 #include "node.h"
 #include "node_contact.h"
 #include "node_dashboard.h"
+#include "node_gexit.h"
 #include "node_piecestore.h"
+#include "node_retain.h"
 #include "node_settle.h"
 #include "rpc/rpc.h"
 
@@ -30,6 +32,8 @@ struct running {
     struct ts_rpc_pool *pool; /* dials satellites: check-in, settlement */
     struct node_contact *contact;
     struct node_settle *settle;
+    struct node_retain_config retain_cfg;
+    struct node_retain *retain; /* GC: Retain, RestoreTrash, trash expiry */
     char address[TS_HOST_NAME_MAX + 16];
 };
 
@@ -90,6 +94,15 @@ static ts_err start_services(struct running *r, const struct node_config *cfg)
     }
     if (err == TS_OK) {
         err = node_contact_register(r->rpc);
+    }
+    if (err == TS_OK) {
+        err = node_retain_config_load(&r->retain_cfg);
+    }
+    if (err == TS_OK) {
+        err = node_retain_start(&r->n, &r->retain_cfg, &r->retain);
+    }
+    if (err == TS_OK) {
+        err = node_retain_register(r->retain, r->rpc);
     }
     if (err == TS_OK) {
         err = ts_rpc_server_start(r->rpc);
@@ -159,6 +172,7 @@ static void shutdown_all(struct running *r)
     node_settle_stop(r->settle);
     ts_rpc_pool_free(r->pool);
     ts_rpc_server_free(r->rpc); /* stops and joins every connection first */
+    node_retain_stop(r->retain);
     node_dashboard_stop(r->dashboard);
     node_trust_free(r->n.trust);
     node_orders_store_free(r->n.orders);
@@ -170,6 +184,9 @@ static void shutdown_all(struct running *r)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && node_gexit_is_command(argv[1])) {
+        return node_gexit_main(argc, argv);
+    }
     static struct node_config cfg;
     char msg[512] = "";
     if (node_config_load(&cfg, argc, argv, msg, sizeof msg) != TS_OK) {

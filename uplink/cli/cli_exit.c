@@ -78,7 +78,11 @@ int cli_report(ts_err err, const char *what, const char *satellite, const char *
     const char *cause = cli_cause(err);
     bool has_detail = detail != NULL && detail[0] != 0 && strstr(detail, cause) == NULL;
     if (code == CLI_EXIT_NETWORK && satellite != NULL) {
-        fprintf(stderr, "tessera: %s: satellite %s at %s", what, cause, satellite);
+        bool busy = err == TS_ERR_BUSY || err == TS_ERR_UNAVAILABLE;
+        fprintf(stderr, "tessera: %s: satellite %s at %s (%s)\n", what,
+                busy ? "unavailable" : "unreachable", satellite,
+                detail != NULL && detail[0] != 0 ? detail : ts_strerror(err));
+        return code;
     } else {
         fprintf(stderr, "tessera: %s: %s", what, cause);
     }

@@ -104,7 +104,8 @@ static ts_err api_key(struct ts_buf *out, const struct ts_macaroon *m)
             err = caveat(out, data, len);
         }
     }
-    return err == TS_OK ? ts_buf_append_str(out, "\n    ]\n  },\n") : err;
+    const char *end = ts_macaroon_caveat_count(m) > 0 ? "\n    ]\n  },\n" : "]\n  },\n";
+    return err == TS_OK ? ts_buf_append_str(out, end) : err;
 }
 
 static ts_err store(struct ts_buf *out, const struct ts_access *a)
@@ -131,7 +132,8 @@ static ts_err store(struct ts_buf *out, const struct ts_access *a)
             err = ts_buf_printf(out, ", \"path_cipher\": \"%s\"}", cipher_name(e.cipher));
         }
     }
-    return err == TS_OK ? ts_buf_append_str(out, "\n    ]\n  }\n") : err;
+    const char *end = ts_access_entry_count(a) > 0 ? "\n    ]\n  }\n" : "]\n  }\n";
+    return err == TS_OK ? ts_buf_append_str(out, end) : err;
 }
 
 ts_err cli_inspect_json(const struct ts_access *a, struct ts_buf *out)

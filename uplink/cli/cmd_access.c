@@ -186,7 +186,12 @@ static int access_create(int argc, char **argv)
     if (err == TS_OK) {
         err = ul_access_serialize(access, &text);
     }
-    if (err != TS_OK) {
+    if (err == TS_ERR_MALFORMED || err == TS_ERR_CHECKSUM || err == TS_ERR_TRUNCATED ||
+        err == TS_ERR_UNSUPPORTED_VERSION || err == TS_ERR_TOO_LARGE) {
+        fprintf(stderr, "tessera: the API key or the satellite URL does not parse: %s\n",
+                ul_error_detail()[0] ? ul_error_detail() : ts_strerror(err));
+        rc = CLI_EXIT_USAGE;
+    } else if (err != TS_OK) {
         rc = cli_report(err, "creating the access", sat, ul_error_detail());
     } else {
         rc = save_access(&s, name, text, a.set[C_FORCE]);

@@ -119,12 +119,18 @@ ts_err sim_demo_round_trip(const struct sim_net *net, const char *grant)
     setenv("TESSERA_CONFIG_DIR", cfg, 1);
     unlink(down);
     printf("\n=== demo: a round trip with the tessera CLI (log %s)\n", log);
-    char *import[] = {"access", "import", "--force", "sim", (char *)grant, NULL};
+    char grant_file[SIM_PATH_MAX];
+    err = sim_path(grant_file, sizeof grant_file, net->opts.dir, "access");
+    if (err != TS_OK) {
+        return err;
+    }
+    (void)grant; /* passed as the file that holds it, which keeps the command line short */
+    char *import[] = {"access", "import", "--force", "sim", grant_file, NULL};
     char *use[] = {"access", "use", "sim", NULL};
-    char *mb[] = {"mb", "sj://demo", NULL};
-    char *put[] = {"cp", up, "sj://demo/hello.bin", NULL};
-    char *ls[] = {"ls", "sj://demo", NULL};
-    char *get[] = {"cp", "sj://demo/hello.bin", down, NULL};
+    char *mb[] = {"mb", "ts://demo", NULL};
+    char *put[] = {"cp", "--no-progress", up, "ts://demo/hello.bin", NULL};
+    char *ls[] = {"ls", "ts://demo", NULL};
+    char *get[] = {"cp", "--no-progress", "ts://demo/hello.bin", down, NULL};
     err = cli(net, log, import);
     if (err == TS_OK) {
         err = cli(net, log, use);
@@ -170,10 +176,10 @@ void sim_demo_print_usage(const struct sim_net *net, const char *grant)
     printf("\n=== use the network\n"
            "The grant in %s/access opens project 'sim' (passphrase 'tessera-sim').\n"
            "  export TESSERA_CONFIG_DIR=%s/cli      # the demo imported it there as 'sim'\n"
-           "  %s ls sj://demo\n"
-           "  %s cp ./some-file sj://demo/some-file\n"
-           "  %s cp sj://demo/hello.bin ./hello.bin\n"
-           "or, in your own config: tessera access import mynet \"$(cat %s/access)\"\n"
+           "  %s ls ts://demo\n"
+           "  %s cp ./some-file ts://demo/some-file\n"
+           "  %s cp ts://demo/hello.bin ./hello.bin\n"
+           "or, in your own config: tessera access import mynet %s/access && tessera access use mynet\n"
            "Nodes: %s/nodes/<X> (storage, config; node X listens on 127.%d.X.1). "
            "Satellite: %s/satellite.\n\n",
            net->opts.dir, net->opts.dir, net->opts.cli_bin, net->opts.cli_bin, net->opts.cli_bin,

@@ -1,0 +1,610 @@
+/*
+ * End-to-end tests: a real network from tessera-sim (planet), driven through libtessera and the
+ * tessera CLI as a user would. Usage: test_e2e <scenario> sqlite|postgres <ip-base>
+ * Scenarios (one ctest each, see CMakeLists.txt):
+ *   objects     round trips 0 B .. 200 MiB byte-identical; ranged reads across stripe, block and
+ *               segment boundaries
+ *   listing     prefix, delimiter (non-recursive), pagination with a 3-item page, cursors
+ *   faults      n-o nodes killed during an upload; a corrupted piece file on a node
+ *   threshold   RS 4/5/5/5 on 5 nodes: exactly k nodes left still download, k-1 give
+ *               NOT_ENOUGH_SHARES
+ *   access      restricted grants: prefix, read-only, not-after; a revoked API key
+ *   satcrash    the satellite killed mid-upload leaves no visible object; it works after restart
+ *   production  120 nodes at 29/52/80/110, a 70 MiB object
+ *   cli         mb / cp up / ls / cp down / cmp with the tessera CLI
+ */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static const char *test_db;
+static int test_ip_base;
+
+static void start(const char *scenario, int nodes, const char *rs, const char *setting)
+{
+    char name[96];
+    snprintf(name, sizeof name, "e2e.%s.%s", scenario, test_db);
+    struct planet_opts o = {.test_name = name,
+                            .nodes = nodes,
+                            .rs = rs,
+                            .postgres = strcmp(test_db, "postgres") == 0,
+                            .ip_base = test_ip_base,
+                            .settings = {setting, NULL}};
+    CHECK(planet_start(&e2e_planet, &o) == 0, "the network did not start");
+}
+
+static void make_bucket(struct ul_project *pr, const char *name)
+{
+    CHECK_OK(ul_bucket_create(pr, name, NULL));
+}
+
+static void put_ok(struct ul_project *pr, const char *bucket, const char *key, uint64_t size,
+                   uint64_t seed)
+{
+    ul_err err = e2e_put(pr, bucket, key, size, seed, NULL, NULL);
+    CHECK(err == UL_OK, "upload %s/%s (%llu bytes): %s (%s)", bucket, key,
+          (unsigned long long)size, ul_errname(err), ul_error_detail());
+}
+
+static void get_ok(struct ul_project *pr, const char *bucket, const char *key, uint64_t offset,
+                   int64_t length, uint64_t seed, uint64_t want)
+{
+    uint64_t got = 0;
+    bool equal = false;
+    ul_err err = e2e_get_verify(pr, bucket, key, offset, length, seed, &got, &equal);
+    CHECK(err == UL_OK, "download %s/%s [%llu +%lld]: %s (%s)", bucket, key,
+          (unsigned long long)offset, (long long)length, ul_errname(err), ul_error_detail());
+    CHECK(got == want, "download %s/%s [%llu +%lld]: %llu bytes, want %llu", bucket, key,
+          (unsigned long long)offset, (long long)length, (unsigned long long)got,
+          (unsigned long long)want);
+    CHECK(equal, "download %s/%s [%llu +%lld]: bytes differ from what was uploaded", bucket, key,
+          (unsigned long long)offset, (long long)length);
+}
+
+/* ---- objects ---- */
+
+struct range {
+    uint64_t offset;
+    int64_t length;
+};
+
+static void scenario_objects(void)
+{
+    uint64_t big = e2e_sanitized() ? 70 * MiB : 200 * MiB;
+    const uint64_t sizes[] = {0, 1, 4095, 4096, 64 * MiB - 1, 64 * MiB, 64 * MiB + 1, big};
+    if (e2e_sanitized()) {
+        printf("TS_SANITIZED: the largest object is 70 MiB instead of 200 MiB\n");
+    }
+    start("objects", 10, NULL, NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "objects");
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "size/%llu", (unsigned long long)sizes[i]);
+        put_ok(pr, "objects", key, sizes[i], 100 + i);
+        struct ul_object_info info;
+        CHECK_OK(ul_object_stat(pr, "objects", key, &info));
+        CHECK(info.size == sizes[i], "stat %s: size %llu", key, (unsigned long long)info.size);
+        ul_object_info_release(&info);
+        get_ok(pr, "objects", key, 0, -1, 100 + i, sizes[i]);
+        printf("round trip %llu bytes: identical\n", (unsigned long long)sizes[i]);
+    }
+    /* Ranges of the big object: AES blocks are 7,424 plaintext bytes, stripes k*256 = 1,024
+     * bytes of ciphertext, segments 64 MiB; cross each boundary and read past the end. */
+    const uint64_t seg = 64 * MiB;
+    const struct range ranges[] = {
+        {0, 1},          {7423, 2},        {7424, 7424},       {1023, 2},
+        {5000, 20000},   {seg - 1, 2},     {seg - 100000, 300000}, {seg, 1},
+        {2 * seg - 7, 7424 * 3}, {big - 1, 1}, {big - 10, 100}, {big, 10},
+        {3 * MiB + 5, 0},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const struct range *r = &ranges[i];
+        uint64_t end = r->offset + (uint64_t)r->length;
+        uint64_t want = end > big ? (r->offset >= big ? 0 : big - r->offset) : (uint64_t)r->length;
+        char key[64];
+        snprintf(key, sizeof key, "size/%llu", (unsigned long long)big);
+        get_ok(pr, "objects", key, r->offset, r->length, 100 + 7, want);
+    }
+    printf("ranged reads across stripe, block and segment boundaries: identical\n");
+    /* A small ranged read of a one-segment object too. */
+    get_ok(pr, "objects", "size/67108863", 64 * MiB - 2, 10, 100 + 4, 1);
+    ul_project_close(pr);
+}
+
+/* ---- listing ---- */
+
+struct listed {
+    char keys[64][128];
+    bool prefix[64];
+    int count;
+};
+
+static void list(struct ul_project *pr, const char *bucket, const char *prefix, const char *cursor,
+                 bool recursive, struct listed *out)
+{
+    struct ul_list_options o = {.prefix = prefix, .cursor = cursor, .recursive = recursive};
+    struct ul_object_iter *it = NULL;
+    memset(out, 0, sizeof *out);
+    CHECK_OK(ul_object_list(pr, bucket, &o, &it));
+    for (;;) {
+        const struct ul_object_info *item = NULL;
+        CHECK_OK(ul_object_iter_next(it, &item));
+        if (item == NULL) {
+            break;
+        }
+        CHECK(out->count < 64, "too many items listed");
+        snprintf(out->keys[out->count], sizeof out->keys[0], "%s", item->key);
+        out->prefix[out->count++] = item->is_prefix;
+    }
+    ul_object_iter_free(it);
+}
+
+static bool has(const struct listed *l, const char *key, bool is_prefix)
+{
+    for (int i = 0; i < l->count; i++) {
+        if (strcmp(l->keys[i], key) == 0 && l->prefix[i] == is_prefix) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void scenario_listing(void)
+{
+    /* Pages of 3 items force the iterator through many satellite round trips. */
+    start("listing", 10, NULL, "list_limit_max=3");
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "list");
+    const char *keys[] = {"a/1", "a/2", "a/b/3", "a/b/4", "c", "d/5", "a/b/c/6", "e"};
+    const size_t nkeys = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < nkeys; i++) {
+        put_ok(pr, "list", keys[i], 100 + i, i);
+    }
+    for (int i = 0; i < 10; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "p/%02d", i);
+        put_ok(pr, "list", key, 10, 50);
+    }
+    struct listed l;
+    list(pr, "list", NULL, NULL, true, &l);
+    CHECK(l.count == (int)nkeys + 10, "recursive listing: %d items, want %zu", l.count,
+          nkeys + 10);
+    for (size_t i = 0; i < nkeys; i++) {
+        CHECK(has(&l, keys[i], false), "recursive listing misses %s", keys[i]);
+    }
+    list(pr, "list", NULL, NULL, false, &l);
+    CHECK(l.count == 5, "top level: %d items, want a/ c d/ e p/", l.count);
+    CHECK(has(&l, "a/", true) && has(&l, "d/", true) && has(&l, "p/", true) &&
+              has(&l, "c", false) && has(&l, "e", false),
+          "top level items wrong");
+    list(pr, "list", "a/", NULL, false, &l);
+    CHECK(l.count == 3 && has(&l, "a/1", false) && has(&l, "a/2", false) && has(&l, "a/b/", true),
+          "prefix a/ non-recursive: %d items", l.count);
+    list(pr, "list", "a/b/", NULL, true, &l);
+    CHECK(l.count == 3 && has(&l, "a/b/3", false) && has(&l, "a/b/c/6", false),
+          "prefix a/b/ recursive: %d items", l.count);
+    list(pr, "list", "zz/", NULL, true, &l);
+    CHECK(l.count == 0, "empty prefix lists %d items", l.count);
+    /* Cursors: continuing after the 4th key of p/ gives exactly the rest, in the same order. */
+    struct listed all, rest;
+    list(pr, "list", "p/", NULL, true, &all);
+    CHECK(all.count == 10, "p/ lists %d of 10 (pagination lost or repeated items)", all.count);
+    for (int i = 0; i < all.count; i++) {
+        for (int j = i + 1; j < all.count; j++) {
+            CHECK(strcmp(all.keys[i], all.keys[j]) != 0, "%s listed twice", all.keys[i]);
+        }
+    }
+    list(pr, "list", "p/", all.keys[3], true, &rest);
+    CHECK(rest.count == 6, "after cursor %s: %d items, want 6", all.keys[3], rest.count);
+    for (int i = 0; i < rest.count; i++) {
+        CHECK(strcmp(rest.keys[i], all.keys[4 + i]) == 0, "cursor listing order differs at %d",
+              i);
+    }
+    printf("listing: prefix, delimiter, 3-item pages and cursors correct\n");
+    ul_project_close(pr);
+}
+
+/* ---- faults ---- */
+
+struct kill_ctx {
+    uint64_t at;
+    int victims[4];
+    int count;
+    bool done;
+};
+
+static void kill_during(uint64_t written, void *arg)
+{
+    struct kill_ctx *k = arg;
+    if (!k->done && written >= k->at) {
+        k->done = true;
+        for (int i = 0; i < k->count; i++) {
+            CHECK(planet_kill_node(&e2e_planet, k->victims[i], SIGKILL) == 0, "kill node %d",
+                  k->victims[i]);
+        }
+        printf("killed %d nodes after %llu bytes written\n", k->count,
+               (unsigned long long)written);
+    }
+}
+
+/* Flips a byte every 4,099 bytes past the 512-byte header of every piece file under path. */
+static int corrupted_files;
+
+static int corrupt_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    size_t n = strlen(path);
+    if (type != FTW_F || n < 4 || strcmp(path + n - 4, ".sj1") != 0) {
+        return 0;
+    }
+    FILE *f = fopen(path, "r+b");
+    if (f == NULL) {
+        return -1;
+    }
+    for (long off = 512 + 5; off < (long)st->st_size; off += 4099) {
+        fseek(f, off, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, off, SEEK_SET);
+        fputc(c ^ 0xA5, f);
+    }
+    corrupted_files++;
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int corrupt_node(int index)
+{
+    char storage[PLANET_PATH_MAX], blobs[PLANET_PATH_MAX + 16];
+    planet_node_storage(&e2e_planet, index, storage);
+    snprintf(blobs, sizeof blobs, "%s/blobs", storage);
+    corrupted_files = 0;
+    return nftw(blobs, corrupt_entry, 16, FTW_PHYS) == 0 ? corrupted_files : -1;
+}
+
+static void scenario_faults(void)
+{
+    start("faults", 10, NULL, NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "faults");
+    /* n - o = 2 nodes die while the second segment is being written; each segment still
+     * reaches o = 8 pieces. */
+    struct kill_ctx k = {.at = 64 * MiB + 2 * MiB, .victims = {1, 2}, .count = 2};
+    uint64_t size = 64 * MiB + 8 * MiB + 3;
+    ul_err err = e2e_put(pr, "faults", "killed-during", size, 7, kill_during, &k);
+    CHECK(k.done, "the kill hook did not run");
+    CHECK(err == UL_OK, "upload with 2 of 10 nodes killed: %s (%s)", ul_errname(err),
+          ul_error_detail());
+    get_ok(pr, "faults", "killed-during", 0, -1, 7, size);
+    printf("upload with n-o nodes killed mid-upload: ok, download identical\n");
+
+    /* A node serving corrupted bytes: upload one segment, corrupt its piece on one holder. */
+    int before[11];
+    for (int i = 3; i <= 10; i++) {
+        before[i] = planet_node_piece_count(&e2e_planet, i);
+    }
+    put_ok(pr, "faults", "corrupt-me", 5 * MiB + 11, 8);
+    int victim = 0;
+    for (int i = 3; i <= 10 && victim == 0; i++) {
+        if (planet_node_piece_count(&e2e_planet, i) > before[i]) {
+            victim = i;
+        }
+    }
+    CHECK(victim != 0, "no live node received a piece");
+    /* The victim then serves corrupted bytes for every piece it holds. */
+    int files = corrupt_node(victim);
+    CHECK(files > 0, "cannot corrupt the pieces of node %d", victim);
+    printf("corrupted %d piece file(s) of node %d\n", files, victim);
+    get_ok(pr, "faults", "corrupt-me", 0, -1, 8, 5 * MiB + 11);
+    get_ok(pr, "faults", "corrupt-me", 1 * MiB + 3, 70000, 8, 70000);
+    get_ok(pr, "faults", "killed-during", 0, -1, 7, size);
+    printf("downloads with a corrupted node: identical\n");
+    ul_project_close(pr);
+}
+
+static void scenario_threshold(void)
+{
+    /* n = o = 5 and k = 4: the satellite hands out all 5 holders (t = k + 1 = n), so the
+     * download sees exactly the live ones. With 4/6/8/10 it hands out 5 of 8 at random and
+     * cannot know which were killed a second ago (nodes look online for 4 h). */
+    start("threshold", 5, "4/5/5/5", NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "k");
+    uint64_t size = 3 * MiB + 1;
+    put_ok(pr, "k", "obj", size, 9);
+    for (int i = 1; i <= 5; i++) {
+        CHECK(planet_node_piece_count(&e2e_planet, i) == 1, "node %d holds %d pieces, want 1", i,
+              planet_node_piece_count(&e2e_planet, i));
+    }
+    CHECK(planet_kill_node(&e2e_planet, 5, SIGKILL) == 0, "kill node 5");
+    get_ok(pr, "k", "obj", 0, -1, 9, size);
+    printf("exactly k = 4 nodes alive: download identical\n");
+    CHECK(planet_kill_node(&e2e_planet, 4, SIGKILL) == 0, "kill node 4");
+    uint64_t got = 0;
+    bool equal = false;
+    ul_err err = e2e_get_verify(pr, "k", "obj", 0, -1, 9, &got, &equal);
+    CHECK(err == UL_ERR_NOT_ENOUGH_SHARES, "k-1 nodes: got %s (%s), want NOT_ENOUGH_SHARES",
+          ul_errname(err), ul_error_detail());
+    CHECK(strstr(ul_strerror(err), "not enough") != NULL, "message: %s", ul_strerror(err));
+    printf("k-1 nodes alive: %s: %s (%s)\n", ul_errname(err), ul_strerror(err),
+           ul_error_detail());
+    ul_project_close(pr);
+}
+
+/* ---- access ---- */
+
+static struct ul_project *share(struct ul_project *root_unused, const char *grant,
+                                const struct ul_permission *perm, const char *bucket,
+                                const char *prefix)
+{
+    (void)root_unused;
+    struct ul_access *parent = NULL, *child = NULL;
+    struct ul_project *pr = NULL;
+    struct ul_share_prefix sp = {bucket, prefix};
+    CHECK_OK(ul_access_parse(grant, &parent));
+    CHECK_OK(ul_access_share(parent, perm, bucket != NULL ? &sp : NULL, bucket != NULL ? 1 : 0,
+                             &child));
+    CHECK_OK(ul_project_open(child, NULL, &pr));
+    ul_access_free(child);
+    ul_access_free(parent);
+    return pr;
+}
+
+static void expect_denied(ul_err err, const char *what)
+{
+    CHECK(err != UL_OK, "%s succeeded", what);
+    printf("  %s refused: %s (%s)\n", what, ul_errname(err), ul_error_detail());
+}
+
+static void access_restricted(struct ul_project *root)
+{
+    struct ul_permission read = {.allow_download = true, .allow_list = true};
+    struct ul_project *pr = share(root, e2e_planet.grant, &read, "acc", "ok");
+    uint64_t got = 0;
+    bool equal = false;
+    get_ok(pr, "acc", "ok/a", 0, -1, 11, 20000);
+    expect_denied(e2e_get_verify(pr, "acc", "secret/b", 0, -1, 12, &got, &equal),
+                  "read outside the shared prefix");
+    expect_denied(e2e_put(pr, "acc", "ok/new", 100, 1, NULL, NULL), "upload with read-only");
+    expect_denied(ul_object_delete(pr, "acc", "ok/a"), "delete with read-only");
+    struct listed l;
+    list(pr, "acc", "ok/", NULL, true, &l);
+    CHECK(l.count == 1 && has(&l, "ok/a", false), "restricted listing: %d items", l.count);
+    ul_project_close(pr);
+}
+
+static void access_not_after(struct ul_project *root)
+{
+    struct ul_permission all = {.allow_download = true, .allow_upload = true, .allow_list = true,
+                                .allow_delete = true, .not_after_s = e2e_now_s() + 3};
+    struct ul_project *pr = share(root, e2e_planet.grant, &all, "acc", NULL);
+    get_ok(pr, "acc", "ok/a", 0, -1, 11, 20000);
+    while (e2e_now_s() <= all.not_after_s + 1) {
+        e2e_sleep_ms(200);
+    }
+    uint64_t got = 0;
+    bool equal = false;
+    expect_denied(e2e_get_verify(pr, "acc", "ok/a", 0, -1, 11, &got, &equal),
+                  "download after not-after");
+    expect_denied(e2e_put(pr, "acc", "ok/late", 100, 1, NULL, NULL), "upload after not-after");
+    ul_project_close(pr);
+}
+
+static void access_revoked(void)
+{
+    char key[1024], url[1024], out[256];
+    const char *create[] = {"apikey", "create", "--project", e2e_planet.project_id, "--name",
+                            "second", NULL};
+    CHECK(planet_satellite_admin(&e2e_planet, create, key, sizeof key) == 0,
+          "apikey create failed");
+    char path[PLANET_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/satellite.url", e2e_planet.dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL && fgets(url, sizeof url, f) != NULL, "read %s", path);
+    fclose(f);
+    url[strcspn(url, "\n")] = 0;
+    struct ul_access *access = NULL;
+    struct ul_project *pr = NULL;
+    CHECK_OK(ul_access_request(url, key, "second passphrase", &access));
+    CHECK_OK(ul_project_open(access, NULL, &pr));
+    make_bucket(pr, "rev");
+    put_ok(pr, "rev", "x", 5000, 13);
+    get_ok(pr, "rev", "x", 0, -1, 13, 5000);
+    const char *revoke[] = {"apikey", "revoke", key, NULL};
+    CHECK(planet_satellite_admin(&e2e_planet, revoke, out, sizeof out) == 0, "apikey revoke");
+    /* A satellite may cache key checks briefly: poll with a deadline. */
+    ul_err err = UL_OK;
+    for (int i = 0; i < 300 && err == UL_OK; i++) {
+        uint64_t got = 0;
+        bool equal = false;
+        err = e2e_get_verify(pr, "rev", "x", 0, -1, 13, &got, &equal);
+        if (err == UL_OK) {
+            e2e_sleep_ms(100);
+        }
+    }
+    expect_denied(err, "download with a revoked key");
+    expect_denied(e2e_put(pr, "rev", "y", 100, 1, NULL, NULL), "upload with a revoked key");
+    ul_project_close(pr);
+    ul_access_free(access);
+}
+
+static void scenario_access(void)
+{
+    start("access", 10, NULL, NULL);
+    struct ul_project *root = e2e_open(e2e_planet.grant);
+    make_bucket(root, "acc");
+    make_bucket(root, "other");
+    put_ok(root, "acc", "ok/a", 20000, 11);
+    put_ok(root, "acc", "secret/b", 20000, 12);
+    put_ok(root, "other", "c", 20000, 14);
+    printf("restricted to acc/ok/, download+list only:\n");
+    access_restricted(root);
+    struct ul_permission read = {.allow_download = true, .allow_list = true};
+    struct ul_project *pr = share(root, e2e_planet.grant, &read, "acc", "ok");
+    uint64_t got = 0;
+    bool equal = false;
+    expect_denied(e2e_get_verify(pr, "other", "c", 0, -1, 14, &got, &equal),
+                  "read in another bucket");
+    ul_project_close(pr);
+    printf("not-after:\n");
+    access_not_after(root);
+    printf("revoked API key:\n");
+    access_revoked();
+    ul_project_close(root);
+}
+
+/* ---- satellite crash ---- */
+
+struct sat_kill {
+    uint64_t at;
+    bool done;
+};
+
+static void kill_satellite_during(uint64_t written, void *arg)
+{
+    struct sat_kill *k = arg;
+    if (!k->done && written >= k->at) {
+        k->done = true;
+        CHECK(planet_kill_satellite(&e2e_planet) == 0, "kill the satellite");
+        printf("killed the satellite after %llu bytes written\n", (unsigned long long)written);
+    }
+}
+
+static void scenario_satcrash(void)
+{
+    start("satcrash", 10, NULL, NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "crash");
+    put_ok(pr, "crash", "before", 1000, 20);
+    /* The first segment is on its way (or committed) when the satellite dies. */
+    struct sat_kill k = {.at = 64 * MiB + 4 * MiB};
+    ul_err err = e2e_put(pr, "crash", "partial", 130 * MiB, 21, kill_satellite_during, &k);
+    CHECK(k.done, "the kill hook did not run");
+    CHECK(err != UL_OK, "the upload succeeded without its satellite");
+    printf("upload failed as it should: %s (%s)\n", ul_errname(err), ul_error_detail());
+    ul_project_close(pr);
+    CHECK(planet_revive(&e2e_planet) == 0, "the satellite did not come back");
+    pr = e2e_open(e2e_planet.grant);
+    struct ul_object_info info;
+    err = ul_object_stat(pr, "crash", "partial", &info);
+    CHECK(err == UL_ERR_NOT_FOUND, "partial object after restart: %s", ul_errname(err));
+    struct listed l;
+    list(pr, "crash", NULL, NULL, true, &l);
+    CHECK(l.count == 1 && has(&l, "before", false), "listing after restart: %d items", l.count);
+    get_ok(pr, "crash", "before", 0, -1, 20, 1000);
+    put_ok(pr, "crash", "after", 3 * MiB, 22);
+    get_ok(pr, "crash", "after", 0, -1, 22, 3 * MiB);
+    printf("after the restart: no partial object, old and new objects fine\n");
+    ul_project_close(pr);
+}
+
+/* ---- production shape ---- */
+
+static void scenario_production(void)
+{
+    start("production", 120, "29/52/80/110", NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "prod");
+    uint64_t size = 70 * MiB;
+    put_ok(pr, "prod", "seventy", size, 30);
+    int holders = 0;
+    for (int i = 1; i <= 120; i++) {
+        holders += planet_node_piece_count(&e2e_planet, i) > 0;
+    }
+    CHECK(holders >= 80, "only %d nodes hold pieces, want >= 80", holders);
+    get_ok(pr, "prod", "seventy", 0, -1, 30, size);
+    get_ok(pr, "prod", "seventy", 64 * MiB - 5000, 10000, 30, 10000);
+    printf("production shape: 70 MiB on %d of 120 nodes, download identical\n", holders);
+    ul_project_close(pr);
+}
+
+/* ---- CLI ---- */
+
+static void cli_ok(const char *const args[], char *out, size_t size)
+{
+    int rc = planet_cli(&e2e_planet, args, out, size);
+    CHECK(rc == 0, "tessera %s %s: exit %d: %s", args[0], args[1] != NULL ? args[1] : "", rc,
+          out);
+}
+
+static void scenario_cli(void)
+{
+    start("cli", 10, NULL, NULL);
+    if (e2e_planet.cli_bin[0] == 0) {
+        printf("SKIP: TS_CLI_BIN not set\n");
+        planet_stop(&e2e_planet);
+        exit(0);
+    }
+    static char out[65536];
+    char up[PLANET_PATH_MAX + 32], down[PLANET_PATH_MAX + 32];
+    snprintf(up, sizeof up, "%s/up.bin", e2e_planet.dir);
+    snprintf(down, sizeof down, "%s/down.bin", e2e_planet.dir);
+    uint64_t size = 9 * MiB + 7;
+    uint8_t *data = malloc(size);
+    CHECK(data != NULL, "malloc");
+    e2e_fill(data, size, 40, 0);
+    FILE *f = fopen(up, "wb");
+    CHECK(f != NULL && fwrite(data, 1, size, f) == size, "write %s", up);
+    fclose(f);
+    const char *import[] = {"access", "import", "sim", e2e_planet.grant, NULL};
+    cli_ok(import, out, sizeof out);
+    const char *use[] = {"access", "use", "sim", NULL};
+    cli_ok(use, out, sizeof out);
+    const char *mb[] = {"mb", "ts://cli", NULL};
+    cli_ok(mb, out, sizeof out);
+    const char *cp_up[] = {"cp", "--no-progress", up, "ts://cli/dir/file.bin", NULL};
+    cli_ok(cp_up, out, sizeof out);
+    const char *ls[] = {"ls", "ts://cli/dir/", NULL};
+    cli_ok(ls, out, sizeof out);
+    CHECK(strstr(out, "file.bin") != NULL, "ls does not show file.bin: %s", out);
+    const char *cp_down[] = {"cp", "--no-progress", "ts://cli/dir/file.bin", down, NULL};
+    cli_ok(cp_down, out, sizeof out);
+    f = fopen(down, "rb");
+    CHECK(f != NULL, "no downloaded file");
+    uint8_t *back = malloc(size + 1);
+    size_t n = fread(back, 1, size + 1, f);
+    fclose(f);
+    CHECK(n == size && memcmp(back, data, size) == 0, "CLI round trip differs (%zu bytes)", n);
+    const char *cp_missing[] = {"cp", "--no-progress", "ts://cli/nope", down, NULL};
+    CHECK(planet_cli(&e2e_planet, cp_missing, out, sizeof out) != 0, "missing object exit 0");
+    printf("CLI round trip of %llu bytes identical; missing object fails: %s\n",
+           (unsigned long long)size, out);
+    free(back);
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 || (strcmp(argv[2], "sqlite") != 0 && strcmp(argv[2], "postgres") != 0)) {
+        fprintf(stderr, "usage: test_e2e <scenario> sqlite|postgres <ip-base>\n");
+        return 2;
+    }
+    test_db = argv[2];
+    test_ip_base = (int)strtol(argv[3], NULL, 10);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const struct {
+        const char *name;
+        void (*run)(void);
+    } scenarios[] = {
+        {"objects", scenario_objects},       {"listing", scenario_listing},
+        {"faults", scenario_faults},         {"threshold", scenario_threshold},
+        {"access", scenario_access},         {"satcrash", scenario_satcrash},
+        {"production", scenario_production}, {"cli", scenario_cli},
+    };
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+        if (strcmp(argv[1], scenarios[i].name) == 0) {
+            scenarios[i].run();
+            planet_stop(&e2e_planet);
+            printf("PASS %s (%s)\n", argv[1], test_db);
+            return 0;
+        }
+    }
+    fprintf(stderr, "unknown scenario %s\n", argv[1]);
+    return 2;
+}

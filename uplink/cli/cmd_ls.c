@@ -52,7 +52,9 @@ static int list_objects(struct cli_session *s, const struct cli_loc *loc, bool r
     struct ul_object_iter *it = NULL;
     ul_err err = ul_object_list(s->project, loc->bucket, &opts, &it);
     const struct ul_object_info *o = NULL;
+    size_t items = 0;
     while (err == UL_OK && (err = ul_object_iter_next(it, &o)) == UL_OK && o != NULL) {
+        items++;
         if (o->is_prefix) {
             printf("PRE  %s\n", o->key);
             continue;
@@ -62,6 +64,12 @@ static int list_objects(struct cli_session *s, const struct cli_loc *loc, bool r
         printf("OBJ  %s  %12" PRIu64 "  %s\n", t, o->size, o->key);
     }
     ul_object_iter_free(it);
+    struct ul_bucket_info info;
+    /* An empty listing does not tell a missing bucket from an empty one: ask. */
+    if (err == UL_OK && items == 0 &&
+        ul_bucket_stat(s->project, loc->bucket, &info) == UL_ERR_NOT_FOUND) {
+        err = UL_ERR_NOT_FOUND;
+    }
     if (err == UL_ERR_NOT_FOUND) {
         fprintf(stderr, "tessera: no such bucket \"%s\"\n", loc->bucket);
         return CLI_EXIT_NOT_FOUND;

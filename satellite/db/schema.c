@@ -3,6 +3,7 @@
  * BIGINT, BYTEA, TEXT, DOUBLE PRECISION, composite primary keys, partial-free indexes. */
 #include "base/base.h"
 #include "satellite/db/satdb.h"
+#include "satellite/durability/schema.h"
 
 static const char SCHEMA_V1[] =
     "CREATE TABLE projects ("
@@ -116,6 +117,8 @@ static const char SCHEMA_V1[] =
 
 static const struct ts_db_migration MIGRATIONS[] = {
     {1, "initial satellite schema", SCHEMA_V1, NULL},
+    {2, "durability: loop cursor, reputation, audits, repair queue", SAT_DURABILITY_SCHEMA_V2,
+     NULL},
 };
 
 ts_err sat_db_migrate(struct ts_db *db)

@@ -115,10 +115,18 @@ static const char SCHEMA_V1[] =
     "  settled BIGINT NOT NULL,"
     "  PRIMARY KEY (project_id, bucket_name, interval_start, action));";
 
+/* Multipart uploads: pending objects flagged multipart are listable (ListPendingObjects), and the
+ * last segment of each part carries the part's encrypted ETag. */
+static const char SCHEMA_V3_MULTIPART[] =
+    "ALTER TABLE objects ADD COLUMN multipart BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE segments ADD COLUMN encrypted_etag BYTEA;"
+    "CREATE INDEX objects_pending ON objects (project_id, bucket_name, status, object_key);";
+
 static const struct ts_db_migration MIGRATIONS[] = {
     {1, "initial satellite schema", SCHEMA_V1, NULL},
     {2, "durability: loop cursor, reputation, audits, repair queue", SAT_DURABILITY_SCHEMA_V2,
      NULL},
+    {3, "multipart uploads and part etags", SCHEMA_V3_MULTIPART, NULL},
 };
 
 ts_err sat_db_migrate(struct ts_db *db)

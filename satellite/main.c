@@ -19,6 +19,7 @@
 #include "crypto/hash.h"
 #include "satellite/apikeys/apikeys.h"
 #include "satellite/db/satdb.h"
+#include "satellite/durability/service.h"
 #include "satellite/peer.h"
 
 struct args {
@@ -39,7 +40,9 @@ static int usage(void)
             "  tessera-satellite project create NAME --dir D\n"
             "  tessera-satellite apikey create --project ID [--name N] --dir D\n"
             "  tessera-satellite apikey list [--project ID] --dir D\n"
-            "  tessera-satellite apikey revoke KEY --dir D\n");
+            "  tessera-satellite apikey revoke KEY --dir D\n"
+            "  tessera-satellite status [--json] --dir D\n"
+            "  tessera-satellite durability [--rs k/m/o/n] [--churn R] [--interval-h T]\n");
     return 2;
 }
 
@@ -244,6 +247,9 @@ static int cmd_admin(const struct args *a)
 int main(int argc, char **argv)
 {
     struct args a;
+    if (argc >= 2 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "durability") == 0)) {
+        return sat_durability_cli(argc, argv); /* satellite/durability/cli.c */
+    }
     if (parse_args(argc, argv, &a) != 0) {
         return usage();
     }

@@ -279,6 +279,9 @@ ts_err sat_peer_start(struct sat_peer *p)
         p->loop_started = pthread_create(&p->loop, NULL, cleanup_loop, p) == 0;
         err = p->loop_started ? TS_OK : TS_ERR_NOMEM;
     }
+    if (err == TS_OK) {
+        err = sat_durability_start(p->db, p->identity, &p->cfg, &p->durability);
+    }
     return err;
 }
 
@@ -294,6 +297,7 @@ void sat_peer_close(struct sat_peer *p)
     if (p->loop_started) {
         pthread_join(p->loop, NULL);
     }
+    sat_durability_stop(p->durability);
     ts_rpc_server_free(p->server);
     ts_rpc_pool_free(p->pool);
     sat_overlay_free(p->overlay);

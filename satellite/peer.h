@@ -15,6 +15,7 @@
 
 #include "base/base.h"
 #include "satellite/contact/contact.h"
+#include "satellite/durability/service.h"
 #include "db/db.h"
 #include "identity/identity.h"
 #include "rpc/rpc.h"
@@ -37,6 +38,7 @@ struct sat_peer {
     struct sat_orders_service orders;
     struct ts_rpc_pool *pool;
     struct ts_rpc_server *server;
+    struct sat_durability *durability; /* audits, reputation, repair (satellite/durability) */
     pthread_t loop;
     bool loop_started;
     pthread_mutex_t mu;

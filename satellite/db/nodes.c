@@ -155,7 +155,11 @@ ts_err sat_db_nodes_selectable(struct ts_db_conn *c, int64_t online_since, int64
                                  "nodes n JOIN node_aliases a ON a.node_id = n.id WHERE "
                                  "n.last_contact_success >= $1 AND n.last_contact_success >= "
                                  "n.last_contact_failure AND n.disqualified_at = 0 AND "
-                                 "n.exit_initiated_at = 0 AND n.free_disk >= $2 LIMIT $3",
+                                 "n.exit_initiated_at = 0 AND n.free_disk >= $2 "
+                                 /* suspended or contained nodes (satellite/reputation, audit) */
+                                 "AND NOT EXISTS (SELECT 1 FROM reputation r WHERE r.node_id = "
+                                 "n.id AND r.suspended_at > 0) AND NOT EXISTS (SELECT 1 FROM "
+                                 "reverify_queue q WHERE q.node_id = n.id) LIMIT $3",
                                  &st, "iii", online_since, free_min, (int64_t)max);
     while (err == TS_OK) {
         bool row = false;

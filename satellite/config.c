@@ -33,6 +33,9 @@ void sat_config_defaults(struct sat_config *c, const char *dir)
     c->list_limit_max = 1000;
     c->ping_timeout_ms = 10000;
     c->max_connections = 0;
+    c->rate_limit_per_s = 100;
+    c->part_size_min = 5 * 1024 * 1024;
+    c->multipart_deadline_s = 7 * 86400;
 }
 
 void sat_config_local(struct sat_config *c)
@@ -79,6 +82,9 @@ static const struct key KEYS[] = {
     {"list_limit_max", K_INT, F(list_limit_max), 0},
     {"ping_timeout_ms", K_INT32, F(ping_timeout_ms), 0},
     {"max_connections", K_INT32, F(max_connections), 0},
+    {"rate_limit_per_s", K_INT, F(rate_limit_per_s), 0},
+    {"part_size_min", K_INT, F(part_size_min), 0},
+    {"multipart_deadline_s", K_INT, F(multipart_deadline_s), 0},
 };
 #undef F
 

@@ -41,6 +41,11 @@ struct sat_config {
     int64_t list_limit_max;     /* objects per ListObjects page */
     int ping_timeout_ms;        /* check-in ping-back dial + call */
     int max_connections;        /* RPC server */
+    /* Object features (metainfo): per-project request rate (token bucket, 1 s of burst; 0 = no
+     * limit), the smallest multipart part but the last (bytes), pending multipart lifetime. */
+    int64_t rate_limit_per_s;
+    int64_t part_size_min;
+    int64_t multipart_deadline_s;
 };
 
 /* Fills c with the defaults (production-safe values) for dir. */

@@ -22,6 +22,9 @@
 #define SECRET_LABEL "tessera-gw secret key"
 #define GRANT_LABEL "tessera-gw grant key"
 #define FLAG_PUBLIC 1u
+/* Nonces are stored as the 12 bytes AES-GCM reads (the rest of the 24-byte form is zero), so
+ * every stored byte is authenticated or used. */
+#define NONCE_STORED TS_GCM_NONCE_SIZE
 /* Whole record: header, sealed secret, sealed grant. */
 #define RECORD_MAX (TS_ACCESS_GRANT_TEXT_MAX + 1024)
 
@@ -63,11 +66,13 @@ ts_err gw_cred_record_seal(const char *akid, const char *secret, const char *gra
     if (err == TS_OK) {
         err = ts_random_bytes(salt, sizeof salt);
     }
+    memset(ns, 0, sizeof ns);
+    memset(ng, 0, sizeof ng);
     if (err == TS_OK) {
-        err = ts_random_bytes(ns, sizeof ns);
+        err = ts_random_bytes(ns, NONCE_STORED);
     }
     if (err == TS_OK) {
-        err = ts_random_bytes(ng, sizeof ng);
+        err = ts_random_bytes(ng, NONCE_STORED);
     }
     if (err == TS_OK) {
         err = derive(akid, SECRET_LABEL, salt, NULL, ks);
@@ -90,7 +95,7 @@ ts_err gw_cred_record_seal(const char *akid, const char *secret, const char *gra
         err = ts_buf_append(out, salt, SALT_SIZE);
     }
     if (err == TS_OK) {
-        err = ts_buf_append(out, ns, sizeof ns);
+        err = ts_buf_append(out, ns, NONCE_STORED);
     }
     if (err == TS_OK) {
         hdr[0] = (uint8_t)((1 + slen + TS_AESGCM_TAG_SIZE) >> 8);
@@ -101,7 +106,7 @@ ts_err gw_cred_record_seal(const char *akid, const char *secret, const char *gra
         err = ts_buf_append(out, sec, 1 + slen + TS_AESGCM_TAG_SIZE);
     }
     if (err == TS_OK) {
-        err = ts_buf_append(out, ng, sizeof ng);
+        err = ts_buf_append(out, ng, NONCE_STORED);
     }
     if (err == TS_OK) {
         ts_be32_put(hdr, (uint32_t)(glen + TS_AESGCM_TAG_SIZE));
@@ -118,13 +123,15 @@ ts_err gw_cred_record_seal(const char *akid, const char *secret, const char *gra
 }
 
 struct record {
-    const uint8_t *salt, *nonce_s, *enc_s, *nonce_g, *enc_g;
+    const uint8_t *salt, *enc_s, *enc_g;
+    uint8_t nonce_s[TS_AESGCM_NONCE_SIZE], nonce_g[TS_AESGCM_NONCE_SIZE];
     size_t enc_s_len, enc_g_len;
 };
 
 static ts_err record_parse(const uint8_t *rec, size_t len, struct record *r)
 {
-    size_t fixed = 8 + SALT_SIZE + TS_AESGCM_NONCE_SIZE + 2;
+    size_t fixed = 8 + SALT_SIZE + NONCE_STORED + 2;
+    memset(r, 0, sizeof *r);
     if (len < 8 || memcmp(rec, MAGIC, 6) != 0) {
         return TS_ERR_MALFORMED;
     }
@@ -135,17 +142,18 @@ static ts_err record_parse(const uint8_t *rec, size_t len, struct record *r)
         return TS_ERR_MALFORMED;
     }
     r->salt = rec + 8;
-    r->nonce_s = r->salt + SALT_SIZE;
+    memcpy(r->nonce_s, r->salt + SALT_SIZE, NONCE_STORED);
     r->enc_s_len = ((size_t)rec[fixed - 2] << 8) | rec[fixed - 1];
     r->enc_s = rec + fixed;
     if (r->enc_s_len < 1 + TS_AESGCM_TAG_SIZE ||
         r->enc_s_len > 1 + GW_SECRET_KEY_MAX + TS_AESGCM_TAG_SIZE ||
-        len - fixed < r->enc_s_len + TS_AESGCM_NONCE_SIZE + 4) {
+        len - fixed < r->enc_s_len + NONCE_STORED + 4) {
         return TS_ERR_MALFORMED;
     }
-    r->nonce_g = r->enc_s + r->enc_s_len;
-    r->enc_g_len = ts_be32_get(r->nonce_g + TS_AESGCM_NONCE_SIZE);
-    r->enc_g = r->nonce_g + TS_AESGCM_NONCE_SIZE + 4;
+    const uint8_t *ng = r->enc_s + r->enc_s_len;
+    memcpy(r->nonce_g, ng, NONCE_STORED);
+    r->enc_g_len = ts_be32_get(ng + NONCE_STORED);
+    r->enc_g = ng + NONCE_STORED + 4;
     size_t used = (size_t)(r->enc_g - rec);
     if (r->enc_g_len < TS_AESGCM_TAG_SIZE || r->enc_g_len != len - used) {
         return TS_ERR_MALFORMED;

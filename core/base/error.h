@@ -52,6 +52,7 @@
     X(NOT_EMPTY, "not empty")                                                                      \
     X(UNAVAILABLE, "service unavailable")                                                          \
     X(END_OF_STREAM, "end of stream: the peer has nothing more to send")                           \
+    X(TOO_SMALL, "input is below its minimum size (e.g. a multipart part other than the last)")    \
     X(INTERNAL, "internal error (a bug): please report it")
 
 typedef enum {

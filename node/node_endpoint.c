@@ -68,21 +68,52 @@ static ts_err upload_step(struct node_upload *u, const UploadRequest *req, struc
     return err;
 }
 
+/* The fast path for data messages (order + chunk, parsed in place; see node_piecestore.h). */
+static ts_err upload_fast_step(struct node_upload *u, const struct node_upload_msg *m, char *msg)
+{
+    ts_err err = TS_OK;
+    if (m->order != NULL) {
+        struct ts_order o;
+        err = ts_order_decode(m->order, m->order_len, &o);
+        err = err != TS_OK ? (snprintf(msg, NODE_MSG_SIZE, "malformed order"), err)
+                           : node_upload_order(u, &o, msg);
+    }
+    if (err == TS_OK && m->has_chunk) {
+        err = node_upload_chunk(u, m->offset, m->data, m->data_len, msg);
+    }
+    return err;
+}
+
 static ts_err upload_loop(struct ts_rpc_stream *s, struct node_upload *u, UploadRequest *req,
                           struct ts_piece_hash *receipt, char *msg)
 {
     ts_err err = TS_OK;
     int done = 0;
     while (err == TS_OK && !done) {
-        err = upload_step(u, req, receipt, &done, msg);
-        protobuf_c_message_free_unpacked(&req->base, NULL);
-        req = NULL;
-        if (err == TS_OK && !done) {
-            err = recv_msg(s, &tessera__piecestore__upload_request__descriptor,
-                           (ProtobufCMessage **)&req, msg);
-            if (err == TS_ERR_END_OF_STREAM) {
-                snprintf(msg, NODE_MSG_SIZE, "upload ended without the final piece hash");
-                err = TS_ERR_PROTOCOL;
+        if (req != NULL) {
+            err = upload_step(u, req, receipt, &done, msg);
+            protobuf_c_message_free_unpacked(&req->base, NULL);
+            req = NULL;
+        }
+        if (err != TS_OK || done) {
+            break;
+        }
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        struct node_upload_msg m;
+        err = ts_rpc_stream_recv_raw(s, &data, &len);
+        if (err == TS_ERR_END_OF_STREAM) {
+            snprintf(msg, NODE_MSG_SIZE, "upload ended without the final piece hash");
+            err = TS_ERR_PROTOCOL;
+        } else if (err == TS_OK && node_upload_message_parse(data, len, &m)) {
+            err = upload_fast_step(u, &m, msg);
+        } else if (err == TS_OK) {
+            req = (UploadRequest *)protobuf_c_message_unpack(
+                &tessera__piecestore__upload_request__descriptor, NULL, len, data);
+            if (req == NULL) {
+                snprintf(msg, NODE_MSG_SIZE, "message does not parse as %s",
+                         tessera__piecestore__upload_request__descriptor.name);
+                err = TS_ERR_MALFORMED;
             }
         }
     }

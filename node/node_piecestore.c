@@ -5,6 +5,7 @@
 
 #include "base/base.h"
 #include "base/log.h"
+#include "encoding/encoding.h"
 #include "node_piecestore.h"
 
 #define LOG "node.piecestore"
@@ -446,4 +447,93 @@ ts_err node_pieces_exist(struct node *n, const struct ts_node_id *sat,
         }
     }
     return TS_OK;
+}
+
+/* ---- Upload messages without copies ---- */
+
+/* Reads a tag and, for length-delimited fields, the bounds of the value. */
+static int next_field(const uint8_t **p, const uint8_t *end, uint64_t *field, int *wire,
+                      uint64_t *varint, const uint8_t **value, size_t *value_len)
+{
+    uint64_t tag = 0;
+    size_t used = 0;
+    if (ts_uvarint_get(*p, (size_t)(end - *p), &tag, &used) != TS_OK) {
+        return 0;
+    }
+    *p += used;
+    *field = tag >> 3;
+    *wire = (int)(tag & 7);
+    if (*wire != 0 && *wire != 2) {
+        return 0;
+    }
+    if (ts_uvarint_get(*p, (size_t)(end - *p), varint, &used) != TS_OK) {
+        return 0;
+    }
+    *p += used;
+    if (*wire == 2) {
+        if (*varint > (uint64_t)(end - *p)) {
+            return 0;
+        }
+        *value = *p;
+        *value_len = (size_t)*varint;
+        *p += *varint;
+    }
+    return 1;
+}
+
+/* Chunk{offset = 1 (int64), data = 2 (bytes)}, each at most once. */
+static int parse_chunk(const uint8_t *p, size_t len, struct node_upload_msg *out)
+{
+    const uint8_t *end = p + len;
+    int seen_offset = 0, seen_data = 0;
+    while (p < end) {
+        uint64_t field = 0, v = 0;
+        int wire = 0;
+        const uint8_t *value = NULL;
+        size_t value_len = 0;
+        if (!next_field(&p, end, &field, &wire, &v, &value, &value_len)) {
+            return 0;
+        }
+        if (field == 1 && wire == 0 && !seen_offset) {
+            seen_offset = 1;
+            out->offset = (int64_t)v;
+        } else if (field == 2 && wire == 2 && !seen_data) {
+            seen_data = 1;
+            out->data = value;
+            out->data_len = value_len;
+        } else {
+            return 0;
+        }
+    }
+    out->has_chunk = 1;
+    return 1;
+}
+
+int node_upload_message_parse(const uint8_t *msg, size_t len, struct node_upload_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    const uint8_t *p = msg, *end = msg + len;
+    int seen_order = 0, seen_chunk = 0;
+    while (p < end) {
+        uint64_t field = 0, v = 0;
+        int wire = 0;
+        const uint8_t *value = NULL;
+        size_t value_len = 0;
+        if (!next_field(&p, end, &field, &wire, &v, &value, &value_len) || wire != 2) {
+            return 0;
+        }
+        if (field == 2 && !seen_order) {
+            seen_order = 1;
+            out->order = value;
+            out->order_len = value_len;
+        } else if (field == 3 && !seen_chunk) {
+            seen_chunk = 1;
+            if (!parse_chunk(value, value_len, out)) {
+                return 0;
+            }
+        } else {
+            return 0;
+        }
+    }
+    return 1;
 }

@@ -79,6 +79,22 @@ TS_WARN_UNUSED ts_err node_pieces_exist(struct node *n, const struct ts_node_id 
                                         const uint8_t (*piece_ids)[TS_PIECE_ID_SIZE], size_t count,
                                         uint32_t *missing, size_t *missing_count, char *msg);
 
+/* ---- Upload messages without copies ----
+ * Data messages of an upload carry only an order and a chunk. node_upload_message_parse reads
+ * such an UploadRequest in place: order points at the serialized Order (or is NULL), data at
+ * the chunk bytes inside msg (valid as long as msg). Returns 1 when it parsed the message, 0 when
+ * the message holds anything else or is unusual (other fields, a field twice, bad wire types or
+ * lengths): the caller then unpacks it with protobuf-c, which decides what is malformed. */
+struct node_upload_msg {
+    const uint8_t *order;
+    size_t order_len;
+    int has_chunk;
+    int64_t offset;
+    const uint8_t *data;
+    size_t data_len;
+};
+int node_upload_message_parse(const uint8_t *msg, size_t len, struct node_upload_msg *out);
+
 /* ---- RPC ---- */
 TS_WARN_UNUSED ts_err node_piecestore_register(struct node *n, struct ts_rpc_server *srv);
 

@@ -6,6 +6,7 @@
  *  2. 500 concurrent 64 KiB uploads: completions per second, errors, the node's peak RSS.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -143,6 +144,40 @@ static double raw_tls_seconds(int download, const uint8_t *data, uint8_t *sink)
 
 /* ---- Node transfers ---- */
 
+/* CPU seconds the node's threads have run so far (sum of /proc/<pid>/task/<tid>/schedstat, ns
+ * resolution): a measure that contention on the shared machine does not distort the way wall time
+ * is. Threads that exit between two readings drop out; the connection thread of the pooled
+ * connection lives across transfers. */
+static double node_cpu_seconds(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)node.pid);
+    DIR *d = opendir(path);
+    double ns = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char stat[400];
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(stat, sizeof stat, "%s/%s/schedstat", path, e->d_name);
+        FILE *f = fopen(stat, "r");
+        unsigned long long run_ns = 0;
+        if (f != NULL && fscanf(f, "%llu", &run_ns) == 1) {
+            ns += (double)run_ns;
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return ns / 1e9;
+}
+
+static double node_cpu_per_gb_min[2] = {1e9, 1e9}; /* [download]: node CPU-s per GB, best run */
+
 static double node_seconds(int download, uint32_t piece, const uint8_t *data, uint8_t *sink)
 {
     uint8_t pid[32] = {0};
@@ -152,11 +187,16 @@ static double node_seconds(int download, uint32_t piece, const uint8_t *data, ui
         nc_limit(sat.identity, &sat.url.id, &node.url.id, action, pid, PIECE_SIZE, &key);
     struct ts_piece_hash r;
     char msg[256] = "";
+    double cpu0 = node_cpu_seconds();
     double t0 = (double)ts_monotonic_ns();
     ts_err err = download ? nc_download(pool, &node.url, &l, &key, 0, PIECE_SIZE, sink, NULL, NULL,
                                         msg)
                           : nc_upload(pool, &node.url, &l, &key, data, PIECE_SIZE, NULL, &r, msg);
     double secs = ((double)ts_monotonic_ns() - t0) / 1e9;
+    double cpu_per_gb = (node_cpu_seconds() - cpu0) / (PIECE_SIZE / 1e9);
+    if (cpu_per_gb < node_cpu_per_gb_min[download]) {
+        node_cpu_per_gb_min[download] = cpu_per_gb;
+    }
     if (err != TS_OK) {
         fprintf(stderr, "%s\n", msg);
         die(download ? "node download" : "node upload", err);
@@ -233,6 +273,33 @@ static void concurrent_uploads(const uint8_t *data)
            CONCURRENT, secs, CONCURRENT / secs, errors, node_peak_rss_kib());
 }
 
+/* Node transfers against raw TLS, alternating, best of 3; then the concurrent uploads. */
+static void compare(const uint8_t *data, uint8_t *sink)
+{
+    /* Warm-up (handshake, page cache), then alternate baseline and node runs. */
+    (void)raw_tls_seconds(0, data, sink);
+    double raw_up = 1e9, raw_down = 1e9, node_up = 1e9, node_down = 1e9;
+    for (uint32_t round = 0; round < 3; round++) {
+        double t;
+        t = raw_tls_seconds(0, data, sink);
+        raw_up = t < raw_up ? t : raw_up;
+        t = node_seconds(0, round + 1, data, sink);
+        node_up = t < node_up ? t : node_up;
+        t = raw_tls_seconds(1, data, sink);
+        raw_down = t < raw_down ? t : raw_down;
+        t = node_seconds(1, round + 1, data, sink);
+        node_down = t < node_down ? t : node_down;
+    }
+    double mb = PIECE_SIZE / 1e6;
+    printf("64 MiB piece upload:   node %.0f MB/s, raw TLS %.0f MB/s, ratio %.2f (target >= 0.8)\n",
+           mb / node_up, mb / raw_up, raw_up / node_up);
+    printf("64 MiB piece download: node %.0f MB/s, raw TLS %.0f MB/s, ratio %.2f (target >= 0.8)\n",
+           mb / node_down, mb / raw_down, raw_down / node_down);
+    printf("node CPU per GB (best run, all threads): upload %.2f s, download %.2f s\n",
+           node_cpu_per_gb_min[0], node_cpu_per_gb_min[1]);
+    concurrent_uploads(data);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -260,26 +327,15 @@ int main(void)
         data[i] = (uint8_t)(i * 131 + (i >> 12));
     }
     memset(sink, 0, PIECE_SIZE); /* touch once, outside the timings */
-    /* Warm-up (handshake, page cache), then alternate baseline and node runs. */
-    (void)raw_tls_seconds(0, data, sink);
-    double raw_up = 1e9, raw_down = 1e9, node_up = 1e9, node_down = 1e9;
-    for (uint32_t round = 0; round < 3; round++) {
-        double t;
-        t = raw_tls_seconds(0, data, sink);
-        raw_up = t < raw_up ? t : raw_up;
-        t = node_seconds(0, round + 1, data, sink);
-        node_up = t < node_up ? t : node_up;
-        t = raw_tls_seconds(1, data, sink);
-        raw_down = t < raw_down ? t : raw_down;
-        t = node_seconds(1, round + 1, data, sink);
-        node_down = t < node_down ? t : node_down;
+    if (getenv("TS_BENCH_NODE_UPLOAD_ONLY") != NULL) {
+        /* For profilers (perf record -- bench_node): node uploads only. */
+        for (uint32_t i = 0; i < 8; i++) {
+            double t = node_seconds(0, 100 + i, data, sink);
+            printf("upload %u: %.0f MB/s\n", i, PIECE_SIZE / 1e6 / t);
+        }
+    } else {
+        compare(data, sink);
     }
-    double mb = PIECE_SIZE / 1e6;
-    printf("64 MiB piece upload:   node %.0f MB/s, raw TLS %.0f MB/s, ratio %.2f (target >= 0.8)\n",
-           mb / node_up, mb / raw_up, raw_up / node_up);
-    printf("64 MiB piece download: node %.0f MB/s, raw TLS %.0f MB/s, ratio %.2f (target >= 0.8)\n",
-           mb / node_down, mb / raw_down, raw_down / node_down);
-    concurrent_uploads(data);
     nc_node_stop(&node, SIGTERM);
     if (getenv("TS_BENCH_NODE_LOG") != NULL) {
         nc_node_dump_log(&node);

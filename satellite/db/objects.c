@@ -12,7 +12,7 @@
     "project_id, bucket_name, object_key, version, stream_id, status, created_at, expires_at, "    \
     "zombie_deadline, segment_count, total_plain_size, total_encrypted_size, "                     \
     "encrypted_metadata, encrypted_metadata_key, encrypted_metadata_nonce, encryption, "           \
-    "redundancy"
+    "redundancy, multipart"
 
 static ts_err read_object(struct ts_db_stmt *st, struct sat_object *o)
 {
@@ -48,6 +48,7 @@ static ts_err read_object(struct ts_db_stmt *st, struct sat_object *o)
     }
     o->encryption = ts_db_stmt_column_int64(st, 15);
     o->redundancy = ts_db_stmt_column_int64(st, 16);
+    o->multipart = (int)ts_db_stmt_column_int64(st, 17);
     return err;
 }
 
@@ -91,12 +92,13 @@ ts_err sat_db_object_insert_pending(struct ts_db_conn *c, struct sat_object *o)
     o->status = SAT_OBJECT_PENDING;
     return sat_sql_exec(c, NULL,
                         "INSERT INTO objects (" OBJ_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                        "$8, $9, 0, 0, 0, $10, $11, $12, $13, $14)",
-                        "bbbibiiiibbbii", ID_ARG(o->project_id), o->bucket, o->bucket_len, o->key,
+                        "$8, $9, 0, 0, 0, $10, $11, $12, $13, $14, $15)",
+                        "bbbibiiiibbbiii", ID_ARG(o->project_id), o->bucket, o->bucket_len, o->key,
                         o->key_len, o->version, ID_ARG(o->stream_id), (int64_t)o->status,
                         o->created_at, o->expires_at, o->zombie_deadline, o->metadata,
                         o->metadata_len, o->metadata_key, o->metadata_key_len, o->metadata_nonce,
-                        o->metadata_nonce_len, o->encryption, o->redundancy);
+                        o->metadata_nonce_len, o->encryption, o->redundancy,
+                        (int64_t)(o->multipart != 0));
 }
 
 ts_err sat_db_object_get_committed(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],

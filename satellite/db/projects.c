@@ -131,17 +131,26 @@ ts_err sat_db_api_key_list(struct ts_db_conn *c, const uint8_t *project_id, sat_
 ts_err sat_db_revocation_insert(struct ts_db_conn *c, const uint8_t tail[SAT_TAIL_SIZE],
                                 const uint8_t api_key_id[SAT_ID_SIZE])
 {
-    return sat_sql_exec(
+    ts_err err = sat_sql_exec(
         c, NULL,
         "INSERT INTO revocations (tail, api_key_id, created_at) VALUES ($1, $2, $3) "
         "ON CONFLICT (tail) DO NOTHING",
         "bbi", tail, (size_t)SAT_TAIL_SIZE, api_key_id, (size_t)SAT_ID_SIZE, ts_time_now_s());
+    /* Cleared before the transaction commits too: a concurrent check may cache "not revoked"
+     * until then, for at most the TTL. */
+    sat_db_revocation_cache_clear();
+    return err;
 }
 
 ts_err sat_db_revocation_any(struct ts_db_conn *c, const uint8_t *tails, size_t count,
                              bool *revoked)
 {
     *revoked = false;
+    const uint8_t *final_tail = count > 0 ? tails + (count - 1) * SAT_TAIL_SIZE : NULL;
+    int64_t now = ts_time_now_s();
+    if (final_tail != NULL && sat_db_revocation_cache_hit(final_tail, now)) {
+        return TS_OK;
+    }
     /* One indexed lookup per tail: keys carry a handful of caveats, and this keeps the SQL
      * static (no IN list built at run time). */
     for (size_t i = 0; i < count; i++) {
@@ -160,6 +169,9 @@ ts_err sat_db_revocation_any(struct ts_db_conn *c, const uint8_t *tails, size_t 
             *revoked = true;
             return TS_OK;
         }
+    }
+    if (final_tail != NULL) {
+        sat_db_revocation_cache_store(final_tail, now);
     }
     return TS_OK;
 }

@@ -34,6 +34,8 @@
 #define SAT_VERSION_TEXT_MAX 32
 #define SAT_WALLET_MAX 64
 #define SAT_EMAIL_MAX 254
+/* A part's encrypted ETag as the uplink sends it (nonce + sealed text), bytes. */
+#define SAT_ETAG_ENCRYPTED_MAX 256
 
 enum sat_object_status { SAT_OBJECT_PENDING = 1, SAT_OBJECT_COMMITTED = 3 };
 
@@ -85,6 +87,7 @@ struct sat_object {
     size_t metadata_nonce_len;
     int64_t encryption; /* cipher_suite << 32 | block_size */
     int64_t redundancy; /* sat_redundancy_pack */
+    int multipart;      /* 1: a multipart upload (listable while pending; parts in positions) */
 };
 
 struct sat_segment {
@@ -106,6 +109,30 @@ struct sat_segment {
     size_t pieces_len;
     int64_t created_at;
     int64_t expires_at;
+    uint8_t etag[SAT_ETAG_ENCRYPTED_MAX]; /* multipart: set on a part's last segment only */
+    size_t etag_len;
+};
+
+/* The part of a segment row that part listing and copies need (no piece list, no inline data). */
+struct sat_segment_brief {
+    int64_t position;
+    int64_t plain_size;
+    int64_t created_at;
+    uint8_t key_nonce[TS_NONCE_SIZE];
+    size_t key_nonce_len;
+    uint8_t encrypted_key[SAT_WRAPPED_KEY_MAX];
+    size_t encrypted_key_len;
+    uint8_t etag[SAT_ETAG_ENCRYPTED_MAX];
+    size_t etag_len;
+};
+
+/* A segment's wrapped content key, re-wrapped by the uplink for a copy or move. */
+struct sat_segment_key {
+    int64_t position;
+    uint8_t key_nonce[TS_NONCE_SIZE];
+    size_t key_nonce_len;
+    uint8_t encrypted_key[SAT_WRAPPED_KEY_MAX];
+    size_t encrypted_key_len;
 };
 
 struct sat_node {
@@ -153,9 +180,17 @@ TS_WARN_UNUSED ts_err sat_db_api_key_list(struct ts_db_conn *c, const uint8_t *p
 TS_WARN_UNUSED ts_err sat_db_revocation_insert(struct ts_db_conn *c,
                                                const uint8_t tail[SAT_TAIL_SIZE],
                                                const uint8_t api_key_id[SAT_ID_SIZE]);
-/* *revoked = true when any of the count tails (32 bytes each, contiguous) is revoked. */
+/* *revoked = true when any of the count tails (32 bytes each, contiguous) is revoked. A "not
+ * revoked" answer is cached per final tail (the last one) for SAT_REVOCATION_CACHE_TTL_S
+ * (revcache.c): a revocation inserted by another process takes effect within that time. */
 TS_WARN_UNUSED ts_err sat_db_revocation_any(struct ts_db_conn *c, const uint8_t *tails,
                                             size_t count, bool *revoked);
+/* The revocation cache (process-wide, 1024 entries). ttl 0 disables it; clear empties it. */
+#define SAT_REVOCATION_CACHE_TTL_S 5
+void sat_db_revocation_cache_set_ttl(int64_t ttl_s);
+void sat_db_revocation_cache_clear(void);
+bool sat_db_revocation_cache_hit(const uint8_t tail[SAT_TAIL_SIZE], int64_t now_s);
+void sat_db_revocation_cache_store(const uint8_t tail[SAT_TAIL_SIZE], int64_t now_s);
 
 /* ---- Buckets ---- */
 TS_WARN_UNUSED ts_err sat_db_bucket_insert(struct ts_db_conn *c, const struct sat_bucket *b);
@@ -233,6 +268,64 @@ TS_WARN_UNUSED ts_err sat_db_segments_list(struct ts_db_conn *c,
                                            const uint8_t stream_id[SAT_ID_SIZE], int64_t from,
                                            size_t limit, struct sat_segment *out, size_t *count,
                                            bool *more);
+
+/* The position of the committed segment holding plain byte plain_offset (the last segment
+ * starting at or before it; 0 when the stream has none). */
+TS_WARN_UNUSED ts_err sat_db_segment_at_offset(struct ts_db_conn *c,
+                                               const uint8_t stream_id[SAT_ID_SIZE],
+                                               int64_t plain_offset, int64_t *position);
+
+/* ---- Multipart uploads, copies, moves (multipart.c, copy.c) ---- */
+/* Calls fn for each segment of a stream with from <= position <= to, in position order (s is
+ * reused between calls); fn sets *stop to end early. */
+typedef ts_err (*sat_segment_brief_fn)(const struct sat_segment_brief *s, void *ctx, bool *stop);
+TS_WARN_UNUSED ts_err sat_db_segments_scan_brief(struct ts_db_conn *c,
+                                                 const uint8_t stream_id[SAT_ID_SIZE], int64_t from,
+                                                 int64_t to, sat_segment_brief_fn fn, void *ctx);
+/* Deletes a stream's segments with from <= position <= to; *deleted (may be NULL) counts them. */
+TS_WARN_UNUSED ts_err sat_db_segments_delete_range(struct ts_db_conn *c,
+                                                   const uint8_t stream_id[SAT_ID_SIZE],
+                                                   int64_t from, int64_t to, int64_t *deleted);
+/* Pending multipart objects of a bucket whose key starts with prefix (prefix_len 0 = all), after
+ * (cursor_key, cursor_version) in (key, version) order, at most limit; fn as sat_db_objects_scan. */
+TS_WARN_UNUSED ts_err sat_db_objects_pending_scan(struct ts_db_conn *c,
+                                                  const uint8_t project[SAT_ID_SIZE],
+                                                  const uint8_t *bucket, size_t bucket_len,
+                                                  const uint8_t *prefix, size_t prefix_len,
+                                                  const uint8_t *cursor_key, size_t cursor_len,
+                                                  int64_t cursor_version, size_t limit,
+                                                  sat_object_fn fn, void *ctx);
+/* Deletes the pending object with stream_id and its segments (*segments may be NULL).
+ * TS_ERR_NOT_FOUND when no pending object has that stream id. */
+TS_WARN_UNUSED ts_err sat_db_object_delete_pending(struct ts_db_conn *c,
+                                                   const uint8_t stream_id[SAT_ID_SIZE],
+                                                   int64_t *segments);
+/* Replaces the metadata fields of the committed object at a key with those of meta (and only if
+ * its stream id is stream_id, when not NULL). TS_ERR_NOT_FOUND otherwise. */
+TS_WARN_UNUSED ts_err sat_db_object_update_metadata(struct ts_db_conn *c,
+                                                    const uint8_t project[SAT_ID_SIZE],
+                                                    const uint8_t *bucket, size_t bucket_len,
+                                                    const uint8_t *key, size_t key_len,
+                                                    const uint8_t *stream_id,
+                                                    const struct sat_object *meta);
+/* Server-side copy, in the caller's transaction: the committed object with src_stream gets a new
+ * object row at dst's project/bucket/key (dst->stream_id fresh, metadata fields from dst; sizes,
+ * counts, encryption, redundancy and expiration from the source) whose segment rows copy the
+ * source's (same root piece IDs and piece lists: the pieces are shared, see docs/satellite.md)
+ * with the n re-wrapped keys, one per source segment (TS_ERR_INVALID_ARGUMENT when they do not
+ * match the source's positions). Any committed object at the destination is replaced. On success
+ * dst is the committed row. TS_ERR_NOT_FOUND when the source is gone. */
+TS_WARN_UNUSED ts_err sat_db_object_copy(struct ts_db_conn *c,
+                                         const uint8_t src_stream[SAT_ID_SIZE],
+                                         struct sat_object *dst,
+                                         const struct sat_segment_key *keys, size_t n);
+/* Server-side move: the committed object with src_stream takes the key of dst (bucket, key) at
+ * the next version there, with the metadata key/nonce of dst and the n re-wrapped segment keys;
+ * any other committed object at the destination is replaced. On success dst is the moved row. */
+TS_WARN_UNUSED ts_err sat_db_object_move(struct ts_db_conn *c,
+                                         const uint8_t src_stream[SAT_ID_SIZE],
+                                         struct sat_object *dst,
+                                         const struct sat_segment_key *keys, size_t n);
 
 /* ---- Nodes and aliases ---- */
 /* Creates or refreshes a node from a check-in: address, last_net, public key, free disk,

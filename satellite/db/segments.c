@@ -9,7 +9,7 @@
 #define SEG_COLS                                                                                   \
     "stream_id, position, root_piece_id, encrypted_key_nonce, encrypted_key, encrypted_size, "     \
     "plain_offset, plain_size, redundancy, inline_data, remote_alias_pieces, created_at, "         \
-    "expires_at"
+    "expires_at, encrypted_etag"
 
 ts_err sat_db_segment_put(struct ts_db_conn *c, const struct sat_segment *s)
 {
@@ -23,20 +23,21 @@ ts_err sat_db_segment_put(struct ts_db_conn *c, const struct sat_segment *s)
     if (s->is_inline) {
         return sat_sql_exec(c, NULL,
                             "INSERT INTO segments (" SEG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
-                            "$7, $8, $9, $10, NULL, $11, $12)",
-                            "bibbbiiiibii", ID_ARG(s->stream_id), s->position, s->root_piece_id,
+                            "$7, $8, $9, $10, NULL, $11, $12, $13)",
+                            "bibbbiiiibiib", ID_ARG(s->stream_id), s->position, s->root_piece_id,
                             sizeof s->root_piece_id, s->key_nonce, s->key_nonce_len,
                             s->encrypted_key, s->encrypted_key_len, s->encrypted_size,
                             s->plain_offset, s->plain_size, s->redundancy, s->inline_data,
-                            s->inline_len, s->created_at, s->expires_at);
+                            s->inline_len, s->created_at, s->expires_at, s->etag, s->etag_len);
     }
     return sat_sql_exec(c, NULL,
                         "INSERT INTO segments (" SEG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                        "$8, $9, NULL, $10, $11, $12)",
-                        "bibbbiiiibii", ID_ARG(s->stream_id), s->position, s->root_piece_id,
+                        "$8, $9, NULL, $10, $11, $12, $13)",
+                        "bibbbiiiibiib", ID_ARG(s->stream_id), s->position, s->root_piece_id,
                         sizeof s->root_piece_id, s->key_nonce, s->key_nonce_len, s->encrypted_key,
                         s->encrypted_key_len, s->encrypted_size, s->plain_offset, s->plain_size,
-                        s->redundancy, s->pieces, s->pieces_len, s->created_at, s->expires_at);
+                        s->redundancy, s->pieces, s->pieces_len, s->created_at, s->expires_at,
+                        s->etag, s->etag_len);
 }
 
 static ts_err read_segment(struct ts_db_stmt *st, struct sat_segment *s)
@@ -67,6 +68,9 @@ static ts_err read_segment(struct ts_db_stmt *st, struct sat_segment *s)
     }
     s->created_at = ts_db_stmt_column_int64(st, 11);
     s->expires_at = ts_db_stmt_column_int64(st, 12);
+    if (err == TS_OK) {
+        err = sat_sql_col_var(st, 13, s->etag, sizeof s->etag, &s->etag_len);
+    }
     return err;
 }
 
@@ -93,6 +97,26 @@ ts_err sat_db_segments_list(struct ts_db_conn *c, const uint8_t stream_id[SAT_ID
         }
         err = read_segment(st, &out[*count]);
         (*count)++;
+    }
+    ts_db_stmt_free(st);
+    return err;
+}
+
+ts_err sat_db_segment_at_offset(struct ts_db_conn *c, const uint8_t stream_id[SAT_ID_SIZE],
+                                int64_t plain_offset, int64_t *position)
+{
+    struct ts_db_stmt *st = NULL;
+    bool row = false;
+    *position = 0;
+    ts_err err = sat_sql_prepare(c,
+                                 "SELECT position FROM segments WHERE stream_id = $1 AND "
+                                 "plain_offset <= $2 ORDER BY position DESC LIMIT 1",
+                                 &st, "bi", ID_ARG(stream_id), plain_offset);
+    if (err == TS_OK) {
+        err = ts_db_stmt_step(st, &row);
+    }
+    if (err == TS_OK && row) {
+        *position = ts_db_stmt_column_int64(st, 0);
     }
     ts_db_stmt_free(st);
     return err;

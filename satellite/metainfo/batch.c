@@ -101,17 +101,23 @@ ts_err sat_metainfo_batch(struct sat_metainfo *m, const Tessera__Metainfo__Batch
     if (resp->items == NULL) {
         return TS_ERR_NOMEM;
     }
-    for (size_t i = 0; i < req->n_items; i++) {
+    /* A batch takes one rate-limit token: the first item's authorisation takes it, the others
+     * run against a copy without the limiter. */
+    struct sat_metainfo unlimited = *m;
+    unlimited.limiter = NULL;
+    ts_err err = TS_OK;
+    for (size_t i = 0; err == TS_OK && i < req->n_items; i++) {
         Tessera__Metainfo__BatchResponseItem *out = sat_arena_alloc(a, sizeof *out);
         if (out == NULL || req->items[i] == NULL) {
-            return out == NULL ? TS_ERR_NOMEM : TS_ERR_MALFORMED;
+            err = out == NULL ? TS_ERR_NOMEM : TS_ERR_MALFORMED;
+            break;
         }
         tessera__metainfo__batch_response_item__init(out);
-        ts_err err = run_item(m, req->header, req->items[i], out, &stream, a);
-        if (err != TS_OK) {
-            return err;
+        err = run_item(i == 0 ? m : &unlimited, req->header, req->items[i], out, &stream, a);
+        if (err == TS_OK) {
+            resp->items[resp->n_items++] = out;
         }
-        resp->items[resp->n_items++] = out;
     }
-    return TS_OK;
+    ts_wipe(unlimited.id_key, sizeof unlimited.id_key);
+    return err;
 }

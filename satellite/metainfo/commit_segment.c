@@ -178,6 +178,12 @@ ts_err sat_metainfo_commit_segment(struct sat_metainfo *m,
         err = TS_ERR_PERMISSION_DENIED;
     }
     if (err == TS_OK) {
+        err = sat_mi_limiter_take(m->limiter, auth.project_id, ts_monotonic_ms());
+    }
+    if (err == TS_OK && req->encrypted_etag.len > SAT_ETAG_ENCRYPTED_MAX) {
+        err = TS_ERR_TOO_LARGE;
+    }
+    if (err == TS_OK) {
         r = (struct sat_redundancy){(int)sid->redundancy->required, (int)sid->redundancy->repair,
                                     (int)sid->redundancy->success, (int)sid->redundancy->total,
                                     (int)sid->redundancy->share_size};
@@ -215,6 +221,8 @@ ts_err sat_metainfo_commit_segment(struct sat_metainfo *m,
         row->encrypted_size = req->encrypted_size;
         row->plain_size = req->plain_size;
         row->redundancy = sat_redundancy_pack(&r);
+        sat_mi_copy(row->etag, req->encrypted_etag);
+        row->etag_len = req->encrypted_etag.len;
         err = sat_mi_segment_store(m, sid, row);
     }
     if (err == TS_OK) {

@@ -20,8 +20,12 @@ ts_err sat_mi_auth(struct sat_metainfo *m, const Tessera__Metainfo__RequestHeade
         .path = path.data,
         .path_len = path.len,
     };
-    return sat_apikey_authorize(m->db, header->api_key.data, header->api_key.len, &action,
-                                ts_time_now_s(), auth);
+    ts_err err = sat_apikey_authorize(m->db, header->api_key.data, header->api_key.len, &action,
+                                      ts_time_now_s(), auth);
+    if (err == TS_OK) {
+        err = sat_mi_limiter_take(m->limiter, auth->project_id, ts_monotonic_ms());
+    }
+    return err;
 }
 
 ts_err sat_mi_check_bucket_name(ProtobufCBinaryData name)
@@ -71,7 +75,7 @@ int64_t sat_mi_encryption_pack(const Tessera__Metainfo__EncryptionParameters *e)
     return ((int64_t)e->cipher_suite << 32) | (int64_t)e->block_size;
 }
 
-static Tessera__Metainfo__EncryptionParameters *encryption_pb(struct sat_arena *a, int64_t packed)
+Tessera__Metainfo__EncryptionParameters *sat_mi_encryption_pb(struct sat_arena *a, int64_t packed)
 {
     Tessera__Metainfo__EncryptionParameters *pb = sat_arena_alloc(a, sizeof *pb);
     if (pb != NULL) {
@@ -106,7 +110,7 @@ Tessera__Metainfo__Object *sat_mi_object_pb(struct sat_arena *a, const struct sa
         PB_BYTES(sat_arena_dup(a, o->metadata_key, o->metadata_key_len), o->metadata_key_len);
     pb->encrypted_metadata_nonce =
         PB_BYTES(sat_arena_dup(a, o->metadata_nonce, o->metadata_nonce_len), o->metadata_nonce_len);
-    pb->encryption = encryption_pb(a, o->encryption);
+    pb->encryption = sat_mi_encryption_pb(a, o->encryption);
     if (sat_redundancy_unpack(o->redundancy, &r) == TS_OK) {
         pb->redundancy = sat_mi_redundancy_pb(a, &r);
     }
@@ -221,6 +225,9 @@ ts_err sat_mi_stream_open(struct sat_metainfo *m, const Tessera__Metainfo__Reque
     }
     if (err == TS_OK && memcmp(auth->project_id, sid->project_id.data, SAT_ID_SIZE) != 0) {
         err = TS_ERR_PERMISSION_DENIED;
+    }
+    if (err == TS_OK) {
+        err = sat_mi_limiter_take(m->limiter, auth->project_id, ts_monotonic_ms());
     }
     sat_apikey_verified_free(vk);
     if (err != TS_OK) {

@@ -8,6 +8,17 @@
 #include "satellite/metainfo/endpoint.h"
 #include "satellite/metainfo/metainfo.h"
 
+/* A request refused by the per-project rate limit says so (BUSY alone could be the DB). */
+static void send_rate_limited(struct ts_rpc_stream *s, ts_err err)
+{
+    if (sat_mi_rate_limited_take() && err == TS_ERR_BUSY) {
+        /* Best effort: when the frame cannot be sent the handler's code still goes out. */
+        ts_err sent = ts_rpc_stream_send_error(s, err, "rate limited: too many requests for this "
+                                                       "project, retry later");
+        (void)sent;
+    }
+}
+
 /* Receives the request, runs fn, sends the response. Errors travel to the client as error
  * frames (the handler's return value). */
 #define UNARY(name, Req, Resp, req_desc, resp_init, fn)                                            \
@@ -28,6 +39,7 @@
             err = ts_rpc_stream_send(s, &resp.base);                                               \
         } else {                                                                                   \
             ts_log_debug("satellite.metainfo", "%s failed: %s", #name, ts_errname(err));           \
+            send_rate_limited(s, err);                                                             \
         }                                                                                          \
         sat_arena_release(&a);                                                                     \
         protobuf_c_message_free_unpacked(in, NULL);                                                \
@@ -82,6 +94,37 @@ UNARY(revoke_api_key, MI(RevokeAPIKeyRequest), MI(RevokeAPIKeyResponse),
       tessera__metainfo__revoke_apikey_response__init, sat_metainfo_revoke_api_key)
 UNARY(batch, MI(BatchRequest), MI(BatchResponse), tessera__metainfo__batch_request__descriptor,
       tessera__metainfo__batch_response__init, sat_metainfo_batch)
+UNARY(list_parts, MI(ListPartsRequest), MI(ListPartsResponse),
+      tessera__metainfo__list_parts_request__descriptor,
+      tessera__metainfo__list_parts_response__init, sat_metainfo_list_parts)
+UNARY(list_pending_objects, MI(ListPendingObjectsRequest), MI(ListPendingObjectsResponse),
+      tessera__metainfo__list_pending_objects_request__descriptor,
+      tessera__metainfo__list_pending_objects_response__init, sat_metainfo_list_pending_objects)
+UNARY(delete_pending_object, MI(DeletePendingObjectRequest), MI(DeletePendingObjectResponse),
+      tessera__metainfo__delete_pending_object_request__descriptor,
+      tessera__metainfo__delete_pending_object_response__init,
+      sat_metainfo_delete_pending_object)
+UNARY(begin_copy_object, MI(BeginCopyObjectRequest), MI(BeginCopyObjectResponse),
+      tessera__metainfo__begin_copy_object_request__descriptor,
+      tessera__metainfo__begin_copy_object_response__init, sat_metainfo_begin_copy_object)
+UNARY(finish_copy_object, MI(FinishCopyObjectRequest), MI(FinishCopyObjectResponse),
+      tessera__metainfo__finish_copy_object_request__descriptor,
+      tessera__metainfo__finish_copy_object_response__init, sat_metainfo_finish_copy_object)
+UNARY(begin_move_object, MI(BeginMoveObjectRequest), MI(BeginMoveObjectResponse),
+      tessera__metainfo__begin_move_object_request__descriptor,
+      tessera__metainfo__begin_move_object_response__init, sat_metainfo_begin_move_object)
+UNARY(finish_move_object, MI(FinishMoveObjectRequest), MI(FinishMoveObjectResponse),
+      tessera__metainfo__finish_move_object_request__descriptor,
+      tessera__metainfo__finish_move_object_response__init, sat_metainfo_finish_move_object)
+UNARY(update_object_metadata, MI(UpdateObjectMetadataRequest), MI(UpdateObjectMetadataResponse),
+      tessera__metainfo__update_object_metadata_request__descriptor,
+      tessera__metainfo__update_object_metadata_response__init,
+      sat_metainfo_update_object_metadata)
+UNARY(retry_begin_segment_pieces, MI(RetryBeginSegmentPiecesRequest),
+      MI(RetryBeginSegmentPiecesResponse),
+      tessera__metainfo__retry_begin_segment_pieces_request__descriptor,
+      tessera__metainfo__retry_begin_segment_pieces_response__init,
+      sat_metainfo_retry_begin_segment_pieces)
 #undef MI
 
 static const struct {
@@ -104,6 +147,15 @@ static const struct {
     {SAT_METAINFO_METHOD("ProjectInfo"), h_project_info},
     {SAT_METAINFO_METHOD("RevokeAPIKey"), h_revoke_api_key},
     {SAT_METAINFO_METHOD("Batch"), h_batch},
+    {SAT_METAINFO_METHOD("ListParts"), h_list_parts},
+    {SAT_METAINFO_METHOD("ListPendingObjects"), h_list_pending_objects},
+    {SAT_METAINFO_METHOD("DeletePendingObject"), h_delete_pending_object},
+    {SAT_METAINFO_METHOD("BeginCopyObject"), h_begin_copy_object},
+    {SAT_METAINFO_METHOD("FinishCopyObject"), h_finish_copy_object},
+    {SAT_METAINFO_METHOD("BeginMoveObject"), h_begin_move_object},
+    {SAT_METAINFO_METHOD("FinishMoveObject"), h_finish_move_object},
+    {SAT_METAINFO_METHOD("UpdateObjectMetadata"), h_update_object_metadata},
+    {SAT_METAINFO_METHOD("RetryBeginSegmentPieces"), h_retry_begin_segment_pieces},
 };
 
 ts_err sat_metainfo_register(struct ts_rpc_server *srv, struct sat_metainfo *m)

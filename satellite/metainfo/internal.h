@@ -63,5 +63,26 @@ TS_WARN_UNUSED ts_err sat_mi_segment_store(struct sat_metainfo *m,
 
 /* encryption column <-> proto. */
 int64_t sat_mi_encryption_pack(const Tessera__Metainfo__EncryptionParameters *e);
+Tessera__Metainfo__EncryptionParameters *sat_mi_encryption_pb(struct sat_arena *a, int64_t packed);
+
+/* Signs the StreamID of object o (its upload ID) into out (arena bytes). */
+TS_WARN_UNUSED ts_err sat_mi_stream_id_sign(struct sat_metainfo *m, const struct sat_object *o,
+                                            int64_t placement, struct sat_arena *a,
+                                            ProtobufCBinaryData *out);
+
+/* Multipart CommitObject, in its transaction: checks the listed parts (strictly increasing, each
+ * complete, each but the last at least part_size_min bytes) and deletes the segments of every
+ * part not listed. TS_ERR_INVALID_ARGUMENT for a bad list, TS_ERR_NOT_FOUND for a missing or
+ * incomplete part, TS_ERR_TOO_SMALL... see multipart.c. */
+TS_WARN_UNUSED ts_err sat_mi_parts_assemble(struct ts_db_conn *c,
+                                            const uint8_t stream_id[SAT_ID_SIZE],
+                                            const uint32_t *parts, size_t count,
+                                            int64_t part_size_min);
+
+/* Bucket and key checks plus authorisation of op (read.c). */
+TS_WARN_UNUSED ts_err sat_mi_auth_object(struct sat_metainfo *m,
+                                         const Tessera__Metainfo__RequestHeader *h, enum sat_op op,
+                                         ProtobufCBinaryData bucket, ProtobufCBinaryData key,
+                                         struct sat_auth *auth);
 
 #endif

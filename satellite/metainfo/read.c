@@ -14,6 +14,7 @@ struct get_ctx {
     const uint8_t *project;
     ProtobufCBinaryData bucket, key;
     struct sat_object *o;
+    int64_t plain_offset; /* > 0: the cursor is the segment holding this byte */
     int64_t cursor;
     size_t limit;
     struct sat_segment *segs;
@@ -26,6 +27,9 @@ static ts_err get_fn(struct ts_db_conn *c, void *ctx)
     struct get_ctx *g = ctx;
     ts_err err = sat_db_object_get_committed(c, g->project, g->bucket.data, g->bucket.len,
                                              g->key.data, g->key.len, g->o);
+    if (err == TS_OK && g->segs != NULL && g->plain_offset > 0) {
+        err = sat_db_segment_at_offset(c, g->o->stream_id, g->plain_offset, &g->cursor);
+    }
     if (err == TS_OK && g->segs != NULL) {
         err = sat_db_segments_list(c, g->o->stream_id, g->cursor, g->limit, g->segs, &g->seg_count,
                                    &g->more);
@@ -34,7 +38,7 @@ static ts_err get_fn(struct ts_db_conn *c, void *ctx)
 }
 
 /* Authorises op on (bucket, key) and validates both. */
-static ts_err auth_object(struct sat_metainfo *m, const Tessera__Metainfo__RequestHeader *h,
+ts_err sat_mi_auth_object(struct sat_metainfo *m, const Tessera__Metainfo__RequestHeader *h,
                           enum sat_op op, ProtobufCBinaryData bucket, ProtobufCBinaryData key,
                           struct sat_auth *auth)
 {
@@ -53,7 +57,7 @@ ts_err sat_metainfo_get_object(struct sat_metainfo *m,
                                Tessera__Metainfo__GetObjectResponse *resp, struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
+    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }
@@ -248,7 +252,7 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
                                     struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
+    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }
@@ -260,6 +264,7 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
                         .key = req->encrypted_key,
                         .o = malloc(sizeof *g.o)};
     g.cursor = (int64_t)req->segment_cursor;
+    g.plain_offset = req->plain_offset;
     g.limit = req->segment_limit == 0 ? SAT_DOWNLOAD_SEGMENTS_DEFAULT : req->segment_limit;
     g.limit = g.limit > SAT_DOWNLOAD_SEGMENTS_MAX ? SAT_DOWNLOAD_SEGMENTS_MAX : g.limit;
     g.segs = calloc(g.limit, sizeof *g.segs);
@@ -314,7 +319,7 @@ ts_err sat_metainfo_delete_object(struct sat_metainfo *m,
                                   struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
+    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }

@@ -40,11 +40,14 @@ static ts_err expiration(int64_t requested, int64_t ttl_s, int64_t now, int64_t 
     return TS_OK;
 }
 
-static ts_err fill_stream_id(struct sat_metainfo *m, const struct sat_object *o, int64_t placement,
-                             const Tessera__Metainfo__EncryptionParameters *enc,
+ts_err sat_mi_stream_id_sign(struct sat_metainfo *m, const struct sat_object *o, int64_t placement,
                              struct sat_arena *a, ProtobufCBinaryData *out)
 {
     Tessera__Metainfo__StreamID sid = TESSERA__METAINFO__STREAM_ID__INIT;
+    Tessera__Metainfo__EncryptionParameters *enc = sat_mi_encryption_pb(a, o->encryption);
+    if (enc == NULL) {
+        return TS_ERR_NOMEM;
+    }
     sid.project_id = PB_BYTES(o->project_id, SAT_ID_SIZE);
     sid.bucket = PB_BYTES(o->bucket, o->bucket_len);
     sid.encrypted_key = PB_BYTES(o->key, o->key_len);
@@ -52,9 +55,10 @@ static ts_err fill_stream_id(struct sat_metainfo *m, const struct sat_object *o,
     sid.stream_id = PB_BYTES(o->stream_id, SAT_ID_SIZE);
     sid.created_at = o->created_at;
     sid.expires_at = o->expires_at;
-    sid.encryption = (Tessera__Metainfo__EncryptionParameters *)enc;
+    sid.encryption = enc;
     sid.redundancy = sat_mi_redundancy_pb(a, &m->cfg->redundancy);
     sid.placement = (uint32_t)placement;
+    sid.multipart = o->multipart != 0;
     if (sid.redundancy == NULL) {
         return TS_ERR_NOMEM;
     }
@@ -78,6 +82,11 @@ ts_err sat_metainfo_begin_object(struct sat_metainfo *m,
                          req->encryption->block_size == 0)) {
         err = TS_ERR_INVALID_ARGUMENT;
     }
+    if (err == TS_OK && (req->encrypted_metadata.len > TS_METADATA_ENCRYPTED_MAX ||
+                         req->encrypted_metadata_key.len > SAT_WRAPPED_KEY_MAX ||
+                         req->encrypted_metadata_nonce.len > TS_NONCE_SIZE)) {
+        err = TS_ERR_TOO_LARGE;
+    }
     struct sat_object *o = calloc(1, sizeof *o);
     if (err == TS_OK && o == NULL) {
         err = TS_ERR_NOMEM;
@@ -96,13 +105,21 @@ ts_err sat_metainfo_begin_object(struct sat_metainfo *m,
         sat_mi_copy(o->key, req->encrypted_key);
         o->key_len = req->encrypted_key.len;
         o->created_at = now;
-        o->zombie_deadline = now + m->cfg->zombie_deadline_s;
+        o->multipart = req->multipart ? 1 : 0;
+        o->zombie_deadline =
+            now + (req->multipart ? m->cfg->multipart_deadline_s : m->cfg->zombie_deadline_s);
         o->encryption = sat_mi_encryption_pack(req->encryption);
         o->redundancy = sat_redundancy_pack(&m->cfg->redundancy);
+        sat_mi_copy(o->metadata, req->encrypted_metadata);
+        o->metadata_len = req->encrypted_metadata.len;
+        sat_mi_copy(o->metadata_key, req->encrypted_metadata_key);
+        o->metadata_key_len = req->encrypted_metadata_key.len;
+        sat_mi_copy(o->metadata_nonce, req->encrypted_metadata_nonce);
+        o->metadata_nonce_len = req->encrypted_metadata_nonce.len;
         err = ts_db_tx(m->db, begin_object_fn, &bc);
     }
     if (err == TS_OK) {
-        err = fill_stream_id(m, o, bc.placement, req->encryption, a, &resp->stream_id);
+        err = sat_mi_stream_id_sign(m, o, bc.placement, a, &resp->stream_id);
     }
     if (err == TS_OK) {
         resp->redundancy = sat_mi_redundancy_pb(a, &m->cfg->redundancy);
@@ -286,6 +303,13 @@ static ts_err put_segment_fn(struct ts_db_conn *c, void *ctx)
 {
     struct inline_ctx *ic = ctx;
     ts_err err = check_pending(c, ic->sid);
+    /* A part uploaded again: its first segment drops every segment of the older upload, so a
+     * shorter new part leaves nothing stale behind (segments of a part commit in order). */
+    int64_t pos = ic->seg->position;
+    if (err == TS_OK && ic->sid->multipart && (pos & 0xffffffff) == 0) {
+        err = sat_db_segments_delete_range(c, ic->seg->stream_id, pos + 1, pos | 0x7fffffff,
+                                           NULL);
+    }
     if (err == TS_OK) {
         err = sat_db_segment_put(c, ic->seg);
     }
@@ -306,6 +330,10 @@ ts_err sat_mi_segment_common(const Tessera__Metainfo__StreamID *sid,
                              struct sat_segment *seg)
 {
     if (pos == NULL || pos->part > INT32_MAX || pos->index > INT32_MAX) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    /* Plain uploads use part 0; multipart uploads parts 1..SAT_PARTS_MAX. */
+    if (sid->multipart ? pos->part < 1 || pos->part > SAT_PARTS_MAX : pos->part != 0) {
         return TS_ERR_INVALID_ARGUMENT;
     }
     if (key_nonce.len > TS_NONCE_SIZE || key.len > SAT_WRAPPED_KEY_MAX) {
@@ -340,7 +368,8 @@ ts_err sat_metainfo_make_inline_segment(struct sat_metainfo *m,
     if (seg == NULL) {
         err = TS_ERR_NOMEM;
     } else if (req->encrypted_inline_data.len > SAT_INLINE_ENCRYPTED_MAX ||
-               req->plain_size > TS_INLINE_SIZE_MAX) {
+               req->plain_size > TS_INLINE_SIZE_MAX ||
+               req->encrypted_etag.len > SAT_ETAG_ENCRYPTED_MAX) {
         err = TS_ERR_TOO_LARGE;
     } else if (req->plain_size < 0) {
         err = TS_ERR_INVALID_ARGUMENT;
@@ -356,6 +385,8 @@ ts_err sat_metainfo_make_inline_segment(struct sat_metainfo *m,
         seg->encrypted_size = (int64_t)req->encrypted_inline_data.len;
         r = m->cfg->redundancy;
         seg->redundancy = sat_redundancy_pack(&r);
+        sat_mi_copy(seg->etag, req->encrypted_etag);
+        seg->etag_len = req->encrypted_etag.len;
         err = sat_mi_segment_store(m, sid, seg);
     }
     free(seg);
@@ -364,14 +395,34 @@ ts_err sat_metainfo_make_inline_segment(struct sat_metainfo *m,
 }
 
 struct commit_ctx {
+    struct sat_metainfo *m;
     struct sat_object *o;
     const Tessera__Metainfo__StreamID *sid;
+    const Tessera__Metainfo__CommitObjectRequest *req;
 };
 
 static ts_err commit_object_fn(struct ts_db_conn *c, void *ctx)
 {
     struct commit_ctx *cc = ctx;
     ts_err err = check_pending(c, cc->sid);
+    if (err == TS_OK && cc->sid->multipart) {
+        err = sat_mi_parts_assemble(c, cc->sid->stream_id.data, cc->req->parts,
+                                    cc->req->n_parts, cc->m->cfg->part_size_min);
+    }
+    if (err == TS_OK && cc->sid->multipart && cc->req->encrypted_metadata_key.len == 0) {
+        /* Keep the metadata given at BeginObject. */
+        struct sat_object *cur = malloc(sizeof *cur);
+        err = cur == NULL ? TS_ERR_NOMEM : sat_db_object_get_by_stream(c, cc->o->stream_id, cur);
+        if (err == TS_OK) {
+            memcpy(cc->o->metadata, cur->metadata, cur->metadata_len);
+            cc->o->metadata_len = cur->metadata_len;
+            memcpy(cc->o->metadata_key, cur->metadata_key, cur->metadata_key_len);
+            cc->o->metadata_key_len = cur->metadata_key_len;
+            memcpy(cc->o->metadata_nonce, cur->metadata_nonce, cur->metadata_nonce_len);
+            cc->o->metadata_nonce_len = cur->metadata_nonce_len;
+        }
+        free(cur);
+    }
     if (err == TS_OK) {
         err = sat_db_object_commit(c, cc->o);
     }
@@ -396,6 +447,9 @@ ts_err sat_metainfo_commit_object(struct sat_metainfo *m,
                req->encrypted_metadata_key.len > SAT_WRAPPED_KEY_MAX ||
                req->encrypted_metadata_nonce.len > TS_NONCE_SIZE) {
         err = TS_ERR_TOO_LARGE;
+    } else if (sid->multipart ? req->n_parts == 0 || req->n_parts > SAT_PARTS_MAX
+                              : req->n_parts != 0) {
+        err = TS_ERR_INVALID_ARGUMENT;
     }
     if (err == TS_OK) {
         memcpy(o->stream_id, sid->stream_id.data, SAT_ID_SIZE);
@@ -405,7 +459,7 @@ ts_err sat_metainfo_commit_object(struct sat_metainfo *m,
         o->metadata_key_len = req->encrypted_metadata_key.len;
         sat_mi_copy(o->metadata_nonce, req->encrypted_metadata_nonce);
         o->metadata_nonce_len = req->encrypted_metadata_nonce.len;
-        struct commit_ctx cc = {o, sid};
+        struct commit_ctx cc = {m, o, sid, req};
         err = ts_db_tx(m->db, commit_object_fn, &cc);
     }
     if (err == TS_OK) {

@@ -134,7 +134,9 @@ static int pump_download(struct cli_transfer *t, struct ul_download *d, int fd, 
         }
     }
     struct cli_progress bar;
-    cli_progress_start(&bar, key, total, true, t->quiet || fd == STDOUT_FILENO);
+    /* Piped stdout still gets a bar on stderr; a terminal on stdout would mix it with data. */
+    cli_progress_start(&bar, key, total, true,
+                       t->quiet || (fd == STDOUT_FILENO && isatty(STDOUT_FILENO)));
     int rc = CLI_EXIT_OK;
     for (;;) {
         size_t got = 0;

@@ -342,7 +342,7 @@ static ts_err segment_keys(struct ul_download *d, const Tessera__Metainfo__Segme
     return TS_OK;
 }
 
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor);
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset);
 
 /* Moves to the segment holding d->pos, fetching more segment pages when needed. */
 static ts_err segment_next(struct ul_download *d)
@@ -369,7 +369,7 @@ static ts_err segment_next(struct ul_download *d)
         uint64_t cursor = last->position
                               ? (((uint64_t)last->position->part << 32) | last->position->index) + 1
                               : 0;
-        ts_err err = fetch_page(d, cursor);
+        ts_err err = fetch_page(d, cursor, 0);
         if (err != TS_OK) {
             return err;
         }
@@ -473,7 +473,7 @@ static ts_err segment_refetch(struct ul_download *d)
     uint32_t index = pos->index;
     int refetches = d->refetches + 1;
     ts_log_info(LOG, "refetching segment=%u attempt=%d", index, refetches);
-    ts_err err = fetch_page(d, cursor); /* releases the current segment */
+    ts_err err = fetch_page(d, cursor, 0); /* releases the current segment */
     if (err == TS_OK) {
         err = segment_next(d);
     }
@@ -536,7 +536,9 @@ static ts_err window_fill(struct ul_download *d)
 /* ------------------------------------------------------------------------------------------ */
 /* Public API                                                                                  */
 
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor)
+/* plain_offset > 0: start at the segment holding that byte (multipart objects have segments of
+ * any size); cursor is then only the answer of satellites without that field. */
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset)
 {
     Tessera__Metainfo__RequestHeader h;
     ul_meta_header(d->p, &h);
@@ -547,6 +549,7 @@ static ts_err fetch_page(struct ul_download *d, uint64_t cursor)
     req.encrypted_key.data = d->enc_key.data;
     req.encrypted_key.len = d->enc_key.len;
     req.segment_cursor = cursor;
+    req.plain_offset = plain_offset <= INT64_MAX ? (int64_t)plain_offset : 0;
     req.segment_limit = 4; /* order limits are made per segment: ask for a few at a time */
     if (d->page != NULL) {
         segment_release(d); /* the current segment points into the old page */
@@ -565,7 +568,7 @@ static ts_err download_prepare(struct ul_download *d, const char *key,
     ts_err err = ul_key_encrypt(d->p, d->bucket, key, strlen(key), &d->enc_key, d->kek);
     uint64_t offset = opts ? opts->offset : 0;
     if (err == TS_OK) { /* full segments are TS_SEGMENT_SIZE_MAX: start at the right one */
-        err = fetch_page(d, offset / TS_SEGMENT_SIZE_MAX);
+        err = fetch_page(d, offset / TS_SEGMENT_SIZE_MAX, offset);
     }
     if (err == TS_ERR_NOT_FOUND) {
         return ul_fail(err, "object %s/%s does not exist", d->bucket, key);

@@ -20,6 +20,8 @@ _Static_assert(UL_ERR_TIMEOUT == (int)TS_ERR_TIMEOUT, "code");
 _Static_assert(UL_ERR_CONNECT == (int)TS_ERR_CONNECT, "code");
 _Static_assert(UL_ERR_CANCELED == (int)TS_ERR_CANCELED, "code");
 _Static_assert(UL_ERR_NOT_EMPTY == (int)TS_ERR_NOT_EMPTY, "code");
+_Static_assert(UL_ERR_BUSY == (int)TS_ERR_BUSY, "code");
+_Static_assert(UL_ERR_TOO_SMALL == (int)TS_ERR_TOO_SMALL, "code");
 _Static_assert(UL_BUCKET_NAME_MAX == TS_BUCKET_NAME_MAX, "limit");
 _Static_assert(UL_OBJECT_KEY_MAX == TS_OBJECT_KEY_MAX, "limit");
 

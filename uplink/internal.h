@@ -35,8 +35,15 @@ struct ts_ec;
 #define UL_THREAD_STACK_SIZE (256u * 1024)
 /* Items asked per listing page. */
 #define UL_LIST_PAGE 256
+/* Satellite calls refused as BUSY (rate limited) are tried again this many times, after
+ * 50, 100, 200, 400 ms. */
+#define UL_BUSY_RETRIES 4
+#define UL_BUSY_BACKOFF_MS 50
 /* Satellite responses whose error text we keep for ul_error_detail. */
 #define UL_DETAIL_MAX 512
+/* A satellite-signed StreamID or SegmentID (the satellite's bound: 110 pieces with their node
+ * IDs are ~4.5 KB, a stream ID carries an encrypted key of up to 4,000 bytes). */
+#define UL_SIGNED_ID_MAX (16u * 1024)
 
 /* ---- Errors ---- */
 
@@ -117,5 +124,24 @@ TS_WARN_UNUSED ts_err ul_info_fill(struct ul_object_info *info, const char *key,
                                    const uint8_t content_key[32], const uint8_t *enc,
                                    size_t enc_len, const uint8_t *wrapped_key, size_t wrapped_len,
                                    const uint8_t *nonce, size_t nonce_len);
+
+/* ---- Multipart parts (upload.c part mode, driven by multipart.c) ---- */
+
+/* A sealed part ETag: nonce (24) + text (at most UL_ETAG_MAX) + GCM tag. */
+#define UL_ETAG_SEALED_MAX (24 + UL_ETAG_MAX + 16)
+/* An upload of one part: segments at (part, index) of the multipart stream stream_id (a signed
+ * StreamID). Write with ul_upload_write; finish with ul_upload_part_commit (always frees) or
+ * ul_upload_abort. */
+TS_WARN_UNUSED ts_err ul_upload_part_begin(struct ul_project *p, const char *bucket,
+                                           const char *key, const uint8_t *stream_id,
+                                           size_t stream_id_len, uint32_t part,
+                                           struct ul_upload **out);
+/* Replaces the default ETag (hex SHA-256 of the part's plaintext); 1..UL_ETAG_MAX bytes. */
+TS_WARN_UNUSED ts_err ul_upload_part_set_etag(struct ul_upload *u, const char *etag);
+/* Sends the rest; the last segment carries the sealed ETag. *size and etag describe the part. */
+TS_WARN_UNUSED ts_err ul_upload_part_commit(struct ul_upload *u, uint64_t *size,
+                                            char etag[UL_ETAG_MAX + 1]);
+/* The key that seals part ETags: HMAC-SHA512(content key, "tessera part etag")[:32] in out[64]. */
+TS_WARN_UNUSED ts_err ul_part_etag_key(const uint8_t content_key[32], uint8_t out[64]);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "base/log.h"
@@ -236,6 +237,14 @@ ts_err ul_meta_call(struct ul_project *p, const char *method, const ProtobufCMes
     TS_ASSERT(w > 0 && (size_t)w < sizeof(path));
     char msg[TS_RPC_ERROR_MESSAGE_MAX + 1] = "";
     ts_err err = ts_rpc_call(p->pool, &p->satellite, path, req, resp_desc, resp, msg, sizeof(msg));
+    /* BUSY comes before any work on the satellite (its per-project rate limit, or a full
+     * connection table): waiting a little and asking again is safe and usually enough. */
+    for (int i = 0; err == TS_ERR_BUSY && i < UL_BUSY_RETRIES; i++) {
+        struct timespec ts = {0, (long)(UL_BUSY_BACKOFF_MS << i) * 1000000L};
+        nanosleep(&ts, NULL);
+        msg[0] = '\0';
+        err = ts_rpc_call(p->pool, &p->satellite, path, req, resp_desc, resp, msg, sizeof(msg));
+    }
     if (err != TS_OK) {
         if (msg[0] != '\0') {
             return ul_fail(err, "satellite %s: %s", method, msg);

@@ -27,6 +27,8 @@
 #define PUBLISH_STRIPES 256
 /* Plaintext handed to the encoder per step, so stripes are published while a big write runs. */
 #define WRITE_STEP (1u << 20)
+/* RetryBeginSegmentPieces calls per segment (each asks a replacement for one failed piece). */
+#define UL_PIECE_RETRIES_MAX 8
 
 struct run {
     struct ul_project *p;
@@ -48,6 +50,9 @@ struct run {
     int next_limit;
     int successes;
     int failures;
+    int retries;     /* replacement nodes asked for */
+    bool retry_busy; /* one RetryBeginSegmentPieces at a time: each builds on the last SegmentID */
+    bool last;       /* a part's last segment: its commit carries the part's ETag */
     ts_err last_error;
     struct ts_buf *receipts; /* limit_count; non-empty = stored */
     /* What CommitSegment needs. */
@@ -81,6 +86,14 @@ struct ul_upload {
     struct run *inflight[UL_PARALLELISM_MAX]; /* sealed, not yet committed, oldest first */
     int inflight_count;
     ts_err err; /* sticky */
+    /* Part mode (multipart): segments at (part, index); no BeginObject or CommitObject; the
+     * encrypted ETag travels with the part's last segment. */
+    uint32_t part;
+    bool part_mode;
+    struct ts_sha256_ctx *sha; /* plaintext hash: the default part ETag */
+    char etag[UL_ETAG_MAX + 1]; /* caller's ETag ("" = hex SHA-256 of the plaintext) */
+    uint64_t plain_total;
+    struct ts_buf etag_sealed;
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -167,13 +180,95 @@ static void piece_done(struct run *r, int i, ts_err err, struct ts_buf *receipt)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Asks the satellite for a new node for limit i's piece number (RetryBeginSegmentPieces) and
+ * installs the new limit and SegmentID. Called without r->mu held. */
+static ts_err piece_replace(struct run *r, int i, const struct ts_buf *segment_id)
+{
+    Tessera__Metainfo__RequestHeader h;
+    ul_meta_header(r->p, &h);
+    Tessera__Metainfo__RetryBeginSegmentPiecesRequest req =
+        TESSERA__METAINFO__RETRY_BEGIN_SEGMENT_PIECES_REQUEST__INIT;
+    uint32_t num = r->limits[i].piece_num;
+    req.header = &h;
+    req.segment_id.data = segment_id->data;
+    req.segment_id.len = segment_id->len;
+    req.retry_piece_numbers = &num;
+    req.n_retry_piece_numbers = 1;
+    Tessera__Metainfo__RetryBeginSegmentPiecesResponse *resp = NULL;
+    ts_err err = ul_meta_call(r->p, "RetryBeginSegmentPieces", &req.base,
+                              &tessera__metainfo__retry_begin_segment_pieces_response__descriptor,
+                              (ProtobufCMessage **)&resp);
+    struct ul_limit lim;
+    if (err == TS_OK && (resp->n_limits != 1 || resp->limits[0]->piece_num != num ||
+                         resp->segment_id.len == 0)) {
+        err = TS_ERR_PROTOCOL;
+    }
+    if (err == TS_OK) {
+        const Tessera__Metainfo__AddressedOrderLimit *a = resp->limits[0];
+        err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data, a->node_id.len,
+                             a->address, a->piece_num, &lim);
+    }
+    pthread_mutex_lock(&r->mu);
+    if (err == TS_OK) {
+        ts_buf_clear(&r->segment_id);
+        err = ts_buf_append(&r->segment_id, resp->segment_id.data, resp->segment_id.len);
+    }
+    if (err == TS_OK) {
+        r->limits[i] = lim;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (resp != NULL) {
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    }
+    return err;
+}
+
+/* A piece failed. When, without it, the segment could no longer reach o, asks for a replacement
+ * node (reference §2.1): true means limit i now names a new node to upload the piece to. The
+ * failure is not counted meanwhile, so the segment is not declared failed during the retry. */
+static bool piece_retry(struct run *r, int i)
+{
+    pthread_mutex_lock(&r->mu);
+    while (r->retry_busy && !atomic_load(&r->cancel)) {
+        pthread_cond_wait(&r->cond, &r->mu);
+    }
+    bool want = !atomic_load(&r->cancel) && r->retries < UL_PIECE_RETRIES_MAX &&
+                r->limit_count - r->failures - 1 < r->o;
+    struct ts_buf sid;
+    ts_buf_init(&sid, UL_SIGNED_ID_MAX);
+    if (want) {
+        r->retry_busy = true;
+        r->retries++;
+        want = ts_buf_append(&sid, r->segment_id.data, r->segment_id.len) == TS_OK;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!want) {
+        ts_buf_release(&sid);
+        return false;
+    }
+    ts_err err = piece_replace(r, i, &sid);
+    ts_buf_release(&sid);
+    if (err == TS_OK) {
+        ts_log_info(LOG, "piece moved to a new node segment=%u piece=%u", r->index,
+                    r->limits[i].piece_num);
+    } else {
+        ts_log_info(LOG, "no replacement node segment=%u piece=%u err=%s", r->index,
+                    r->limits[i].piece_num, ts_errname(err));
+    }
+    pthread_mutex_lock(&r->mu);
+    r->retry_busy = false;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    return err == TS_OK;
+}
+
 static void *piece_thread(void *arg)
 {
     struct run *r = arg;
     struct ul_project *p = r->p;
     struct ts_buf receipt;
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
-    for (int i = next_piece(r); i >= 0; i = next_piece(r)) {
+    for (int i = next_piece(r); i >= 0;) {
         struct ul_piece_source src = {.data = r->slot->pieces[i], .wait = source_wait, .ctx = r};
         ts_buf_clear(&receipt);
         ts_err err = ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel,
@@ -181,8 +276,12 @@ static void *piece_thread(void *arg)
         if (err != TS_OK && err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece failed segment=%u piece=%u err=%s", r->index,
                          r->limits[i].piece_num, ts_errname(err));
+            if (piece_retry(r, i)) {
+                continue; /* the same piece, to its new node */
+            }
         }
         piece_done(r, i, err, &receipt);
+        i = next_piece(r);
     }
     ts_buf_release(&receipt);
     run_unref(r);
@@ -213,10 +312,10 @@ static ts_err run_wait_decided(struct run *r)
 /* ------------------------------------------------------------------------------------------ */
 /* Satellite calls                                                                             */
 
-static void position_set(Tessera__Metainfo__SegmentPosition *pos, uint32_t index)
+static void position_set(Tessera__Metainfo__SegmentPosition *pos, uint32_t part, uint32_t index)
 {
     tessera__metainfo__segment_position__init(pos);
-    pos->part = 0;
+    pos->part = part;
     pos->index = index;
 }
 
@@ -304,7 +403,7 @@ static ts_err begin_segment_call(struct ul_upload *u, uint32_t index,
     Tessera__Metainfo__RequestHeader h;
     ul_meta_header(u->p, &h);
     Tessera__Metainfo__SegmentPosition pos;
-    position_set(&pos, index);
+    position_set(&pos, u->part, index);
     Tessera__Metainfo__BeginSegmentRequest bs = TESSERA__METAINFO__BEGIN_SEGMENT_REQUEST__INIT;
     bs.header = &h;
     bs.position = &pos;
@@ -367,7 +466,7 @@ static ts_err run_new(struct ul_upload *u, struct run **out)
     r->p = u->p;
     r->refs = 1;
     r->index = u->seg_index;
-    ts_buf_init(&r->segment_id, 4096);
+    ts_buf_init(&r->segment_id, UL_SIGNED_ID_MAX);
     atomic_init(&r->cancel, false);
     *out = r;
     return TS_OK;
@@ -425,7 +524,7 @@ static ts_err segment_start(struct ul_upload *u)
         err = ts_key_wrap(u->kek, r->key_nonce, u->seg_key, r->wrapped_key);
     }
     if (err == TS_OK) {
-        ts_segment_start_nonce(0, (int32_t)u->seg_index, nonce);
+        ts_segment_start_nonce((int32_t)u->part, (int32_t)u->seg_index, nonce);
         ul_seg_encoder_begin(u->enc, r->slot->pieces, r->slot->piece_cap, u->seg_key, nonce);
         u->published = 0;
         err = run_start_threads(r, u->p->piece_streams_max);
@@ -444,11 +543,13 @@ static ts_err segment_start(struct ul_upload *u)
 
 /* Copies the receipts stored so far (the tail may still add some while we call out). */
 static ts_err receipts_snapshot(struct run *r, struct ts_buf *all, size_t *ends, int *idx,
-                                size_t *count)
+                                size_t *count, struct ts_buf *segment_id)
 {
-    ts_err err = TS_OK;
     *count = 0;
     pthread_mutex_lock(&r->mu);
+    /* Taken with the receipts: a receipt from a replacement node only verifies against the
+     * SegmentID that names it, and both change together under mu. */
+    ts_err err = ts_buf_append(segment_id, r->segment_id.data, r->segment_id.len);
     for (int i = 0; i < r->limit_count && err == TS_OK; i++) {
         if (r->receipts[i].len > 0) {
             err = ts_buf_append(all, r->receipts[i].data, r->receipts[i].len);
@@ -466,8 +567,6 @@ static ts_err commit_segment(struct ul_upload *u, struct run *r)
     ul_meta_header(u->p, &h);
     Tessera__Metainfo__CommitSegmentRequest req = TESSERA__METAINFO__COMMIT_SEGMENT_REQUEST__INIT;
     req.header = &h;
-    req.segment_id.data = r->segment_id.data;
-    req.segment_id.len = r->segment_id.len;
     req.encrypted_key_nonce.data = r->key_nonce;
     req.encrypted_key_nonce.len = sizeof(r->key_nonce);
     req.encrypted_key.data = r->wrapped_key;
@@ -479,11 +578,18 @@ static ts_err commit_segment(struct ul_upload *u, struct run *r)
     Tessera__Metainfo__UploadResult **ptrs = calloc(n, sizeof(*ptrs));
     size_t *ends = calloc(n, sizeof(*ends));
     int *idx = calloc(n, sizeof(*idx));
-    struct ts_buf all;
+    struct ts_buf all, sid;
     ts_buf_init(&all, n * TS_ORDER_LIMIT_ENCODED_MAX);
+    ts_buf_init(&sid, UL_SIGNED_ID_MAX);
     ts_err err = res && ptrs && ends && idx ? TS_OK : TS_ERR_NOMEM;
     if (err == TS_OK) {
-        err = receipts_snapshot(r, &all, ends, idx, &count);
+        err = receipts_snapshot(r, &all, ends, idx, &count, &sid);
+    }
+    req.segment_id.data = sid.data;
+    req.segment_id.len = sid.len;
+    if (r->last && u->etag_sealed.len > 0) {
+        req.encrypted_etag.data = u->etag_sealed.data;
+        req.encrypted_etag.len = u->etag_sealed.len;
     }
     for (size_t j = 0; j < count && err == TS_OK; j++) {
         Tessera__Metainfo__UploadResult *x = &res[j];
@@ -507,6 +613,7 @@ static ts_err commit_segment(struct ul_upload *u, struct run *r)
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     ts_buf_release(&all);
+    ts_buf_release(&sid);
     free(res);
     free(ptrs);
     free(ends);
@@ -631,7 +738,8 @@ ul_err ul_upload_begin(struct ul_project *p, const char *bucket, const char *key
     memcpy(u->key, key, key_len + 1);
     ts_buf_init(&u->enc_key, TS_ENCRYPTED_KEY_MAX);
     ts_buf_init(&u->meta, TS_METADATA_ENCRYPTED_MAX);
-    ts_buf_init(&u->stream_id, 4096);
+    ts_buf_init(&u->stream_id, UL_SIGNED_ID_MAX);
+    ts_buf_init(&u->etag_sealed, UL_ETAG_SEALED_MAX);
     u->parallelism = UL_PARALLELISM_DEFAULT;
     if (opts != NULL) {
         u->expires_s = opts->expires_s;
@@ -666,6 +774,10 @@ ul_err ul_upload_write(struct ul_upload *u, const void *data, size_t len)
     if (u->err != TS_OK) {
         return ul_fail(u->err, "the upload already failed: abort it");
     }
+    if (u->sha != NULL && len > 0) {
+        u->err = ts_sha256_ctx_update(u->sha, data, len);
+    }
+    u->plain_total += len;
     const uint8_t *d = data;
     while (len > 0 && u->err == TS_OK) {
         size_t used = 0;
@@ -705,7 +817,7 @@ static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_r
     ts_err err = ts_random_bytes(key, sizeof(key));
     err = err ? err : ts_random_bytes(key_nonce, sizeof(key_nonce));
     err = err ? err : ts_key_wrap(u->kek, key_nonce, key, wrapped);
-    ts_segment_start_nonce(0, (int32_t)u->seg_index, nonce);
+    ts_segment_start_nonce((int32_t)u->part, (int32_t)u->seg_index, nonce);
     err = err ? err : ts_inline_encrypt(key, nonce, u->head, u->head_fill, cipher);
     ts_wipe(key, sizeof(key));
     if (err != TS_OK) {
@@ -714,7 +826,7 @@ static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_r
     Tessera__Metainfo__RequestHeader h;
     ul_meta_header(u->p, &h);
     Tessera__Metainfo__SegmentPosition pos;
-    position_set(&pos, u->seg_index);
+    position_set(&pos, u->part, u->seg_index);
     Tessera__Metainfo__MakeInlineSegmentRequest mi =
         TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
     mi.header = &h;
@@ -843,8 +955,139 @@ void ul_upload_abort(struct ul_upload *u)
     ts_buf_release(&u->enc_key);
     ts_buf_release(&u->meta);
     ts_buf_release(&u->stream_id);
+    ts_buf_release(&u->etag_sealed);
+    ts_sha256_ctx_free(u->sha);
     ts_wipe(u->kek, sizeof(u->kek));
     ts_wipe(u->head, sizeof(u->head));
     ts_wipe(u->seg_key, sizeof(u->seg_key));
     free(u);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Multipart parts (uplink/multipart.c drives them)                                            */
+
+ts_err ul_upload_part_begin(struct ul_project *p, const char *bucket, const char *key,
+                            const uint8_t *stream_id, size_t stream_id_len, uint32_t part,
+                            struct ul_upload **out)
+{
+    ts_err err = ul_upload_begin(p, bucket, key, NULL, out);
+    struct ul_upload *u = *out;
+    if (err == TS_OK) {
+        u->part = part;
+        u->part_mode = true;
+        err = ts_buf_append(&u->stream_id, stream_id, stream_id_len);
+    }
+    if (err == TS_OK) {
+        err = ts_sha256_ctx_new(&u->sha);
+    }
+    if (err != TS_OK && u != NULL) {
+        ul_upload_abort(u);
+        *out = NULL;
+    }
+    return err;
+}
+
+ts_err ul_upload_part_set_etag(struct ul_upload *u, const char *etag)
+{
+    size_t len = strlen(etag);
+    if (len == 0 || len > UL_ETAG_MAX) {
+        return ul_fail(TS_ERR_INVALID_ARGUMENT, "a part ETag is 1..%d bytes", UL_ETAG_MAX);
+    }
+    memcpy(u->etag, etag, len + 1);
+    return TS_OK;
+}
+
+/* The part's ETag (the caller's, else hex SHA-256 of the plaintext) sealed under a key derived
+ * from the object's content key: nonce (24) || AES-GCM(etag). */
+static ts_err part_etag_seal(struct ul_upload *u)
+{
+    uint8_t digest[TS_SHA256_SIZE], mac[TS_SHA512_SIZE], nonce[24];
+    ts_err err = TS_OK;
+    if (u->etag[0] == '\0') {
+        err = ts_sha256_ctx_final(u->sha, digest);
+        for (size_t i = 0; err == TS_OK && i < sizeof(digest); i++) {
+            snprintf(u->etag + 2 * i, 3, "%02x", digest[i]);
+        }
+    }
+    size_t len = strlen(u->etag);
+    uint8_t sealed[24 + UL_ETAG_MAX + TS_GCM_TAG_SIZE];
+    err = err ? err : ul_part_etag_key(u->kek, mac);
+    err = err ? err : ts_random_bytes(nonce, sizeof(nonce));
+    memcpy(sealed, nonce, sizeof(nonce));
+    err = err ? err : ts_aesgcm_seal(mac, nonce, (const uint8_t *)u->etag, len, sealed + 24);
+    ts_wipe(mac, sizeof(mac));
+    ts_buf_clear(&u->etag_sealed);
+    return err ? err : ts_buf_append(&u->etag_sealed, sealed, 24 + len + TS_GCM_TAG_SIZE);
+}
+
+/* A part that ends in (or is) a small segment: MakeInlineSegment with the ETag. */
+static ts_err part_inline(struct ul_upload *u)
+{
+    uint8_t key[32], wrapped[TS_WRAPPED_KEY_SIZE], key_nonce[24], nonce[24];
+    uint8_t cipher[TS_INLINE_SIZE_MAX + TS_GCM_TAG_SIZE];
+    ts_err err = ts_random_bytes(key, sizeof(key));
+    err = err ? err : ts_random_bytes(key_nonce, sizeof(key_nonce));
+    err = err ? err : ts_key_wrap(u->kek, key_nonce, key, wrapped);
+    ts_segment_start_nonce((int32_t)u->part, (int32_t)u->seg_index, nonce);
+    err = err ? err : ts_inline_encrypt(key, nonce, u->head, u->head_fill, cipher);
+    ts_wipe(key, sizeof(key));
+    if (err != TS_OK) {
+        return err;
+    }
+    Tessera__Metainfo__RequestHeader h;
+    ul_meta_header(u->p, &h);
+    Tessera__Metainfo__SegmentPosition pos;
+    position_set(&pos, u->part, u->seg_index);
+    Tessera__Metainfo__MakeInlineSegmentRequest mi =
+        TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
+    mi.header = &h;
+    mi.stream_id.data = u->stream_id.data;
+    mi.stream_id.len = u->stream_id.len;
+    mi.position = &pos;
+    mi.encrypted_key_nonce.data = key_nonce;
+    mi.encrypted_key_nonce.len = sizeof(key_nonce);
+    mi.encrypted_key.data = wrapped;
+    mi.encrypted_key.len = sizeof(wrapped);
+    mi.encrypted_inline_data.data = cipher;
+    mi.encrypted_inline_data.len = u->head_fill + TS_GCM_TAG_SIZE;
+    mi.plain_size = (int64_t)u->head_fill;
+    mi.encrypted_etag.data = u->etag_sealed.data;
+    mi.encrypted_etag.len = u->etag_sealed.len;
+    ProtobufCMessage *resp = NULL;
+    err = ul_meta_call(u->p, "MakeInlineSegment", &mi.base,
+                       &tessera__metainfo__make_inline_segment_response__descriptor, &resp);
+    if (resp != NULL) {
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return err;
+}
+
+ts_err ul_upload_part_commit(struct ul_upload *u, uint64_t *size, char etag[UL_ETAG_MAX + 1])
+{
+    bool inline_last = u->head_fill > 0 || (u->seg_index == 0 && u->cur == NULL);
+    ts_err err = u->err;
+    if (err == TS_OK && u->cur != NULL) {
+        err = segment_seal(u);
+    }
+    if (err == TS_OK) {
+        err = part_etag_seal(u);
+    }
+    if (err == TS_OK && !inline_last && u->inflight_count > 0) {
+        u->inflight[u->inflight_count - 1]->last = true;
+    }
+    while (err == TS_OK && u->inflight_count > 0) {
+        err = finalize_oldest(u);
+    }
+    if (err == TS_OK && inline_last) {
+        err = part_inline(u);
+    }
+    if (err == TS_OK) {
+        *size = u->plain_total;
+        memcpy(etag, u->etag, UL_ETAG_MAX + 1);
+    }
+    if (err != TS_OK) {
+        u->err = err;
+    }
+    ul_upload_abort(u);
+    return err;
 }

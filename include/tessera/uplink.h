@@ -49,6 +49,8 @@ enum {
     UL_ERR_CONNECT = 23,
     UL_ERR_CANCELED = 26,
     UL_ERR_NOT_EMPTY = 35,       /* bucket still holds objects (delete with force) */
+    UL_ERR_BUSY = 21,            /* the satellite is rate limiting this project: retry later */
+    UL_ERR_TOO_SMALL = 38,       /* a multipart part other than the last is below 5 MiB */
 };
 
 /* The sentence for err ("not found"); never NULL. */
@@ -272,6 +274,135 @@ UL_WARN_UNUSED ul_err ul_download_read(struct ul_download *download, void *buf, 
 /* The object's information (owned by download). */
 const struct ul_object_info *ul_download_info(const struct ul_download *download);
 void ul_download_close(struct ul_download *download);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Server-side copy, move and metadata updates                                                 */
+
+/* What a copy does with the user metadata: by default the destination gets the source's. */
+struct ul_copy_options {
+    bool replace_metadata; /* store metadata[0..metadata_count) instead (S3 REPLACE directive) */
+    const struct ul_metadata_entry *metadata;
+    size_t metadata_count;
+};
+
+/* Copies src_bucket/src_key to dst_bucket/dst_key without moving data: the satellite hands over
+ * the source's wrapped keys, this library re-wraps them for the destination path, and the new
+ * object shares the source's pieces (deleting either one leaves the other readable). An object
+ * at the destination is replaced atomically. opts and info may be NULL (info as for
+ * ul_object_stat, released with ul_object_info_release). Errors: UL_ERR_NOT_FOUND (source or
+ * destination bucket), UL_ERR_PERMISSION_DENIED (read on the source, write on the destination),
+ * UL_ERR_TOO_LARGE (more than 10,000 segments). */
+UL_WARN_UNUSED ul_err ul_object_copy(struct ul_project *project, const char *src_bucket,
+                                     const char *src_key, const char *dst_bucket,
+                                     const char *dst_key, const struct ul_copy_options *opts,
+                                     struct ul_object_info *info);
+/* Renames src to dst (any bucket of the project) in one step, data untouched; an object at dst is
+ * replaced. Needs read + delete on the source and write on the destination. */
+UL_WARN_UNUSED ul_err ul_object_move(struct ul_project *project, const char *src_bucket,
+                                     const char *src_key, const char *dst_bucket,
+                                     const char *dst_key);
+/* Replaces the user metadata of a committed object (count 0 clears it). */
+UL_WARN_UNUSED ul_err ul_object_update_metadata(struct ul_project *project, const char *bucket,
+                                                const char *key,
+                                                const struct ul_metadata_entry *metadata,
+                                                size_t metadata_count);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Multipart uploads (S3 shaped)                                                               */
+/*
+ * begin -> upload parts (any order, in parallel from several threads or processes, again to
+ * replace one) -> complete with the ordered part numbers, or abort. The upload ID is text
+ * (lower-case base32) naming the pending upload; it is all a later call needs, with the same
+ * bucket and key. Parts are numbered 1..UL_PART_NUMBER_MAX; at completion every listed part but
+ * the last must hold at least 5 MiB (the satellite's part_size_min), parts not listed are
+ * dropped, and the object appears atomically. Each part has an ETag: by default the hex SHA-256
+ * of its plaintext, or the caller's (ul_part_upload_set_etag, e.g. an S3 gateway's MD5); it is
+ * stored encrypted. A pending upload is deleted by the satellite after 7 days.
+ */
+
+#define UL_PART_NUMBER_MAX 10000
+#define UL_ETAG_MAX 128
+
+struct ul_multipart_options {
+    int64_t expires_s; /* as for ul_upload_options */
+    const struct ul_metadata_entry *metadata; /* the object's metadata (complete may replace it) */
+    size_t metadata_count;
+};
+
+/* Starts a multipart upload of bucket/key; *upload_id is freed with ul_free. opts may be NULL. */
+UL_WARN_UNUSED ul_err ul_multipart_begin(struct ul_project *project, const char *bucket,
+                                         const char *key, const struct ul_multipart_options *opts,
+                                         char **upload_id);
+
+struct ul_part_info {
+    uint32_t part_number;
+    uint64_t size;      /* plaintext bytes */
+    int64_t modified_s; /* Unix seconds of its last segment */
+    char etag[UL_ETAG_MAX + 1];
+};
+
+/* A part being uploaded: a streaming writer like ul_upload_*. */
+struct ul_part_upload;
+/* UL_ERR_NOT_FOUND when upload_id does not belong to bucket/key (or is unreadable). */
+UL_WARN_UNUSED ul_err ul_multipart_part_upload(struct ul_project *project, const char *bucket,
+                                               const char *key, const char *upload_id,
+                                               uint32_t part_number, struct ul_part_upload **out);
+UL_WARN_UNUSED ul_err ul_part_upload_write(struct ul_part_upload *part, const void *data,
+                                           size_t len);
+/* Sets the ETag stored with the part (1..UL_ETAG_MAX bytes), before commit. */
+UL_WARN_UNUSED ul_err ul_part_upload_set_etag(struct ul_part_upload *part, const char *etag);
+/* Sends the rest of the part; always frees part. info (may be NULL) gets number, size, ETag. */
+UL_WARN_UNUSED ul_err ul_part_upload_commit(struct ul_part_upload *part, struct ul_part_info *info);
+/* Abandons the part (its pieces are reclaimed by garbage collection). NULL is a no-op. */
+void ul_part_upload_abort(struct ul_part_upload *part);
+
+/* Completed parts with a number greater than cursor (0 = from the first), in number order. */
+struct ul_part_iter;
+UL_WARN_UNUSED ul_err ul_multipart_part_list(struct ul_project *project, const char *bucket,
+                                             const char *key, const char *upload_id,
+                                             uint32_t cursor, struct ul_part_iter **out);
+/* *item points into it (valid until the next call); NULL at the end. */
+UL_WARN_UNUSED ul_err ul_part_iter_next(struct ul_part_iter *it, const struct ul_part_info **item);
+void ul_part_iter_free(struct ul_part_iter *it);
+
+/* Pending multipart uploads of a bucket. */
+struct ul_multipart_info {
+    const char *key;       /* plaintext key */
+    const char *upload_id;
+    int64_t created_s;
+    int64_t expires_s;
+};
+struct ul_multipart_list_options {
+    const char *prefix;           /* "" or ending with '/' */
+    const char *cursor_key;       /* continue after this key ... */
+    const char *cursor_upload_id; /* ... and this upload of it (NULL: after every upload of it) */
+};
+struct ul_multipart_iter;
+/* opts may be NULL. Order is that of the encrypted keys, then upload age. */
+UL_WARN_UNUSED ul_err ul_multipart_list(struct ul_project *project, const char *bucket,
+                                        const struct ul_multipart_list_options *opts,
+                                        struct ul_multipart_iter **out);
+UL_WARN_UNUSED ul_err ul_multipart_iter_next(struct ul_multipart_iter *it,
+                                             const struct ul_multipart_info **item);
+void ul_multipart_iter_free(struct ul_multipart_iter *it);
+
+struct ul_multipart_complete_options {
+    bool replace_metadata; /* store metadata instead of the one given at begin */
+    const struct ul_metadata_entry *metadata;
+    size_t metadata_count;
+};
+/* Assembles parts[0..count) (strictly increasing part numbers) into the object, atomically
+ * replacing an object at the key. UL_ERR_INVALID_ARGUMENT for a bad order or a missing part,
+ * UL_ERR_TOO_SMALL for a part under the minimum, UL_ERR_NOT_FOUND for an unknown upload. opts and
+ * info may be NULL. */
+UL_WARN_UNUSED ul_err ul_multipart_complete(struct ul_project *project, const char *bucket,
+                                            const char *key, const char *upload_id,
+                                            const uint32_t *parts, size_t count,
+                                            const struct ul_multipart_complete_options *opts,
+                                            struct ul_object_info *info);
+/* Deletes the pending upload and its parts. UL_ERR_NOT_FOUND when it is not pending. */
+UL_WARN_UNUSED ul_err ul_multipart_abort(struct ul_project *project, const char *bucket,
+                                         const char *key, const char *upload_id);
 
 #ifdef __cplusplus
 }

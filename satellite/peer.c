@@ -170,6 +170,11 @@ ts_err sat_peer_open(const char *dir, struct sat_peer **out)
     p->metainfo.cfg = &p->cfg;
     p->metainfo.identity = p->identity;
     p->metainfo.overlay = p->overlay;
+    err = sat_mi_limiter_new(p->cfg.rate_limit_per_s, &p->metainfo.limiter);
+    if (err != TS_OK) {
+        sat_peer_close(p);
+        return err;
+    }
     p->contact = (struct sat_contact){p->db, &p->cfg, p->overlay, p->pool};
     p->orders = (struct sat_orders_service){p->db, p->identity};
     *out = p;
@@ -304,6 +309,7 @@ void sat_peer_close(struct sat_peer *p)
     ts_identity_free(p->identity);
     ts_db_close(p->db);
     ts_wipe(p->metainfo.id_key, sizeof p->metainfo.id_key);
+    sat_mi_limiter_free(p->metainfo.limiter);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);

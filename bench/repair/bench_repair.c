@@ -169,8 +169,8 @@ static void start_satellite(void)
 {
     char path[256];
     snprintf(sat_dir, sizeof sat_dir, "%s/sat", root);
-    char *setup[] = {(char *)sat_exe, "setup",      "--dir", sat_dir, "--listen", "127.0.0.1:0",
-                     "--difficulty",  "0",          NULL};
+    char *setup[] = {(char *)sat_exe, "setup",        "--dir", sat_dir, "--listen",
+                     "127.0.0.1:0",   "--difficulty", "0",     NULL};
     char out[512];
     CHECK_EQ(run_capture(setup, out, sizeof out), 0);
     snprintf(path, sizeof path, "%s/config", sat_dir);
@@ -210,8 +210,15 @@ static void start_node(int i)
     snprintf(ready, sizeof ready, "%s/ready", dir);
     snprintf(a_ready, sizeof a_ready, "--ready-file=%s", ready);
     snprintf(trust, sizeof trust, "--trust=%s", sat_url);
-    char *argv[] = {(char *)node_exe, a_id, a_st, a_ready, trust, "--listen=127.0.0.1:0",
-                    "--dashboard=127.0.0.1:0", "--allocated=64MiB", "--checkin-interval=2",
+    char *argv[] = {(char *)node_exe,
+                    a_id,
+                    a_st,
+                    a_ready,
+                    trust,
+                    "--listen=127.0.0.1:0",
+                    "--dashboard=127.0.0.1:0",
+                    "--allocated=64MiB",
+                    "--checkin-interval=2",
                     NULL};
     snprintf(node_procs[i].log, sizeof node_procs[i].log, "%s/node.log", dir);
     node_procs[i].pid = spawn(argv, node_procs[i].log);
@@ -248,7 +255,6 @@ static void wait_nodes_online(int want)
     exit(1);
 }
 
-
 static struct ul_project *project;
 
 static void open_project(void)
@@ -256,8 +262,8 @@ static void open_project(void)
     char project_id[128], key[512];
     char *create[] = {(char *)sat_exe, "project", "create", "p", "--dir", sat_dir, NULL};
     CHECK_EQ(run_capture(create, project_id, sizeof project_id), 0);
-    char *apikey[] = {(char *)sat_exe, "apikey", "create", "--project", project_id, "--dir",
-                      sat_dir, NULL};
+    char *apikey[] = {(char *)sat_exe, "apikey", "create", "--project",
+                      project_id,      "--dir",  sat_dir,  NULL};
     CHECK_EQ(run_capture(apikey, key, sizeof key), 0);
     struct ul_access *access = NULL;
     CHECK_EQ(ul_access_request(sat_url, key, "bench", &access), UL_OK);
@@ -324,9 +330,12 @@ static ts_err offline_fn(struct ts_db_conn *c, void *ctx)
 static void bench_audits(const struct seg_list *l, struct ts_rpc_pool *pool,
                          const struct sat_reputation_config *rep)
 {
-    struct sat_auditor a = {db, sat_identity, pool, rep,
-                            {.timeout_ms = 5000, .concurrency = 16, .reverify_max = 3,
-                             .order_expiration_s = 3600}};
+    struct sat_auditor a = {
+        db,
+        sat_identity,
+        pool,
+        rep,
+        {.timeout_ms = 5000, .concurrency = 16, .reverify_max = 3, .order_expiration_s = 3600}};
     struct sat_audit_report *r = calloc(1, sizeof *r);
     const int audits = 60;
     int64_t bytes = 0, asked = 0;
@@ -344,14 +353,15 @@ static void bench_audits(const struct seg_list *l, struct ts_rpc_pool *pool,
     double per_share_cpu_ms = 1000.0 * cpu / (double)asked;
     printf("audits: %d in %.2f s: %.1f ms wall and %.2f ms satellite CPU per audit "
            "(%.1f holders, %lld share bytes); %.3f ms CPU per share read\n",
-           audits, wall, 1000.0 * wall / audits, 1000.0 * cpu / audits,
-           (double)asked / audits, (long long)(bytes / audits), per_share_cpu_ms);
+           audits, wall, 1000.0 * wall / audits, 1000.0 * cpu / audits, (double)asked / audits,
+           (long long)(bytes / audits), per_share_cpu_ms);
     /* 10,000 segments, 3 slots per node, a pass every 2 h: at most 3 * N audited segments per
      * pass, each asking all n holders for one 256-byte share. */
     static const struct {
         const char *shape;
         int nodes, n;
-    } NET[] = {{"29/80 on 110 nodes", 110, 80}, {"29/80 on 1000 nodes", 1000, 80},
+    } NET[] = {{"29/80 on 110 nodes", 110, 80},
+               {"29/80 on 1000 nodes", 1000, 80},
                {"4/8 on 14 nodes", 14, 8}};
     for (size_t i = 0; i < sizeof NET / sizeof NET[0]; i++) {
         double audited = 3.0 * NET[i].nodes < 10000 ? 3.0 * NET[i].nodes : 10000;
@@ -371,9 +381,10 @@ static void bench_repair(const struct seg_list *l, struct ts_rpc_pool *pool,
         stop(&node_procs[n], SIGKILL);
         CHECK_EQ(ts_db_tx(db, offline_fn, node_ids[n].bytes), TS_OK);
     }
-    struct sat_repairer rp = {db, sat_identity, pool, cfg, rep,
-                              {.concurrency = 16, .extra_fraction = 0.0, .retry_s = 0,
-                               .order_expiration_s = 3600}};
+    struct sat_repairer rp = {
+        db,   sat_identity,
+        pool, cfg,
+        rep,  {.concurrency = 16, .extra_fraction = 0.0, .retry_s = 0, .order_expiration_s = 3600}};
     int repaired = 0;
     int64_t down = 0, up = 0, ideal = 0;
     double cpu0 = cpu_s();

@@ -82,17 +82,17 @@ void sat_audit_collector_observer(struct sat_audit_collector *c, struct sat_loop
 
 /* ---- The auditor ---- */
 struct sat_audit_config {
-    int timeout_ms;       /* per share or piece transfer (the pool's I/O timeout) */
-    int concurrency;      /* piece holders asked at once, 1..TS_EC_SHARES_MAX */
-    int reverify_max;     /* timeouts before a contained piece counts as a failure (3) */
+    int timeout_ms;           /* per share or piece transfer (the pool's I/O timeout) */
+    int concurrency;          /* piece holders asked at once, 1..TS_EC_SHARES_MAX */
+    int reverify_max;         /* timeouts before a contained piece counts as a failure (3) */
     int64_t reverify_retry_s; /* wait between reverification attempts */
     int64_t order_expiration_s;
 };
 
 struct sat_auditor {
-    struct ts_db *db;                      /* borrowed */
-    const struct ts_identity *identity;    /* the satellite's (signs limits, verifies proofs) */
-    struct ts_rpc_pool *pool;              /* borrowed; I/O timeout = cfg.timeout_ms */
+    struct ts_db *db;                   /* borrowed */
+    const struct ts_identity *identity; /* the satellite's (signs limits, verifies proofs) */
+    struct ts_rpc_pool *pool;           /* borrowed; I/O timeout = cfg.timeout_ms */
     const struct sat_reputation_config *rep;
     struct sat_audit_config cfg;
 };

@@ -85,13 +85,12 @@ static ts_err download_body(struct ts_rpc_stream *s, const struct ts_order_limit
         if (err != TS_OK) {
             break;
         }
-        err = take((Tessera__Piecestore__DownloadResponse *)msg, offset, size, &received, out,
-                   proof);
+        err =
+            take((Tessera__Piecestore__DownloadResponse *)msg, offset, size, &received, out, proof);
         protobuf_c_message_free_unpacked(msg, NULL);
         if (err == TS_OK && received < size && ordered - received < (int64_t)ORDER_STEP / 2 &&
             ordered < size) {
-            Tessera__Piecestore__DownloadRequest more =
-                TESSERA__PIECESTORE__DOWNLOAD_REQUEST__INIT;
+            Tessera__Piecestore__DownloadRequest more = TESSERA__PIECESTORE__DOWNLOAD_REQUEST__INIT;
             ordered = next_amount(received, size);
             err = order_pb(limit, priv, ordered, &order, &opb);
             more.order = &opb;
@@ -108,8 +107,8 @@ static ts_err download_body(struct ts_rpc_stream *s, const struct ts_order_limit
 
 ts_err sat_piece_download(struct ts_rpc_pool *pool, const struct ts_node_url *url,
                           const struct ts_order_limit *limit, const uint8_t piece_private_key[64],
-                          int64_t offset, int64_t size, uint8_t *out,
-                          struct sat_piece_proof *proof, bool *dialed)
+                          int64_t offset, int64_t size, uint8_t *out, struct sat_piece_proof *proof,
+                          bool *dialed)
 {
     struct ts_rpc_stream *s = NULL;
     *dialed = false;

@@ -23,9 +23,9 @@
 
 /* What a whole-piece read returns besides the data. */
 struct sat_piece_proof {
-    bool present;                 /* the node sent hash and limit */
-    struct ts_piece_hash hash;    /* uplink-signed */
-    struct ts_order_limit limit;  /* the original (PUT or PUT_REPAIR) limit */
+    bool present;                /* the node sent hash and limit */
+    struct ts_piece_hash hash;   /* uplink-signed */
+    struct ts_order_limit limit; /* the original (PUT or PUT_REPAIR) limit */
 };
 
 /* Fills url from a node ID and its "host:port" address. TS_ERR_MALFORMED for a bad address. */
@@ -44,8 +44,8 @@ int sat_piece_outcome(ts_err err, bool dialed);
 TS_WARN_UNUSED ts_err sat_piece_download(struct ts_rpc_pool *pool, const struct ts_node_url *url,
                                          const struct ts_order_limit *limit,
                                          const uint8_t piece_private_key[64], int64_t offset,
-                                         int64_t size, uint8_t *out,
-                                         struct sat_piece_proof *proof, bool *dialed);
+                                         int64_t size, uint8_t *out, struct sat_piece_proof *proof,
+                                         bool *dialed);
 
 /* Uploads data (size bytes) under limit (PUT_REPAIR), with orders and the final hash signed by
  * piece_private_key. receipt (may be NULL) gets the node-signed hash, which must match what was

@@ -116,8 +116,8 @@ static void fetch_one(void *ctx, size_t i)
 {
     struct audit_run *r = ctx;
     struct share_job *j = &r->jobs[i];
-    j->err = sat_piece_download(r->a->pool, &j->url, &j->limit, r->priv, r->offset,
-                                r->share_size, j->share, NULL, &j->dialed);
+    j->err = sat_piece_download(r->a->pool, &j->url, &j->limit, r->priv, r->offset, r->share_size,
+                                j->share, NULL, &j->dialed);
     j->outcome = (enum sat_audit_outcome)sat_piece_outcome(j->err, j->dialed);
 }
 
@@ -222,8 +222,8 @@ static ts_err audit_run(struct audit_run *r, const struct sat_audit_pick *pick, 
     int64_t stripes = piece_size / rd->share_size;
     struct sat_rng rng;
     ts_err err = sat_rng_seed_random(&rng);
-    int64_t stripe = err == TS_OK && stripes > 0 ? (int64_t)sat_rng_below(&rng, (uint64_t)stripes)
-                                                 : 0;
+    int64_t stripe =
+        err == TS_OK && stripes > 0 ? (int64_t)sat_rng_below(&rng, (uint64_t)stripes) : 0;
     r->share_size = rd->share_size;
     r->offset = stripe * rd->share_size;
     if (err == TS_OK) {
@@ -249,13 +249,14 @@ static ts_err audit_run(struct audit_run *r, const struct sat_audit_pick *pick, 
     }
     struct sat_loop_segment *again = err == TS_OK ? malloc(sizeof *again) : NULL;
     if (err == TS_OK) {
-        err = again == NULL ? TS_ERR_NOMEM
-                            : sat_loop_segment_get(r->a->db, pick->stream_id, pick->position, again);
+        err = again == NULL
+                  ? TS_ERR_NOMEM
+                  : sat_loop_segment_get(r->a->db, pick->stream_id, pick->position, again);
     }
     *skipped = err == TS_ERR_NOT_FOUND ||
-               (err == TS_OK && (again->pieces_raw_len != r->seg->pieces_raw_len ||
-                                 memcmp(again->pieces_raw, r->seg->pieces_raw,
-                                        r->seg->pieces_raw_len) != 0));
+               (err == TS_OK &&
+                (again->pieces_raw_len != r->seg->pieces_raw_len ||
+                 memcmp(again->pieces_raw, r->seg->pieces_raw, r->seg->pieces_raw_len) != 0));
     free(again);
     if (err == TS_ERR_NOT_FOUND) {
         err = TS_OK;
@@ -276,9 +277,9 @@ ts_err sat_audit_segment(struct sat_auditor *a, const struct sat_audit_pick *pic
     r->a = a;
     r->seg = malloc(sizeof *r->seg);
     bool skipped = false;
-    ts_err err = r->seg == NULL ? TS_ERR_NOMEM
-                                : sat_loop_segment_get(a->db, pick->stream_id, pick->position,
-                                                       r->seg);
+    ts_err err = r->seg == NULL
+                     ? TS_ERR_NOMEM
+                     : sat_loop_segment_get(a->db, pick->stream_id, pick->position, r->seg);
     if (err == TS_ERR_NOT_FOUND) {
         skipped = true;
         err = TS_OK;

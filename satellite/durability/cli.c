@@ -60,8 +60,8 @@ static int cmd_status(int argc, char **argv)
 static void print_row(const char *label, const struct sat_redundancy *r, double churn,
                       double interval_h)
 {
-    struct sat_durability_params p = {r->required, r->repair, r->success, r->total, churn,
-                                      interval_h};
+    struct sat_durability_params p = {r->required, r->repair, r->success,
+                                      r->total,    churn,     interval_h};
     double loss = 0.0, repairs = 0.0;
     if (sat_durability_annual_loss(&p, &loss) != TS_OK ||
         sat_durability_annual_repairs(&p, &repairs) != TS_OK) {
@@ -70,8 +70,8 @@ static void print_row(const char *label, const struct sat_redundancy *r, double 
     }
     char rs[SAT_REDUNDANCY_TEXT_MAX];
     snprintf(rs, sizeof rs, "%d/%d/%d/%d", r->required, r->repair, r->success, r->total);
-    printf("  %-16s %-14s %12.3e %8.2f %10.2f %8.2f\n", label, rs, loss,
-           sat_durability_nines(loss), repairs, (double)r->success / r->required);
+    printf("  %-16s %-14s %12.3e %8.2f %10.2f %8.2f\n", label, rs, loss, sat_durability_nines(loss),
+           repairs, (double)r->success / r->required);
 }
 
 static void print_model(const struct sat_redundancy *user, double churn, double interval_h)
@@ -79,14 +79,16 @@ static void print_model(const struct sat_redundancy *user, double churn, double 
     static const struct {
         const char *label, *rs;
     } ROWS[] = {
-        {"seed", "29/52/80/110-256B"},      {"storj release", "29/35/80/110-256B"},
-        {"storj current", "29/54/80/110-256B"}, {"local", "4/6/8/10-256B"},
+        {"seed", "29/52/80/110-256B"},
+        {"storj release", "29/35/80/110-256B"},
+        {"storj current", "29/54/80/110-256B"},
+        {"local", "4/6/8/10-256B"},
     };
     printf("annual churn R=%.3f, repair interval T=%.1f h, per-piece loss per interval "
            "p=%.3e\n",
            churn, interval_h, sat_durability_piece_failure(churn, interval_h));
-    printf("  %-16s %-14s %12s %8s %10s %8s\n", "", "k/m/o/n", "annual loss", "nines",
-           "repairs/yr", "expand");
+    printf("  %-16s %-14s %12s %8s %10s %8s\n", "", "k/m/o/n", "annual loss", "nines", "repairs/yr",
+           "expand");
     if (user != NULL) {
         print_row("requested", user, churn, interval_h);
     }

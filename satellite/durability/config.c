@@ -32,10 +32,8 @@ void sat_durability_config_defaults(struct sat_durability_config *c)
     sat_reputation_config_defaults(&c->reputation);
     c->repair_workers = 2;
     c->repair_timeout_ms = 300000;
-    c->repair = (struct sat_repair_config){.concurrency = 16,
-                                           .extra_fraction = 0.05,
-                                           .retry_s = 1800,
-                                           .order_expiration_s = 3600};
+    c->repair = (struct sat_repair_config){
+        .concurrency = 16, .extra_fraction = 0.05, .retry_s = 1800, .order_expiration_s = 3600};
 }
 
 enum kind { K_BOOL, K_INT, K_INT64, K_DOUBLE };

@@ -26,8 +26,8 @@
 #define SAT_DURABILITY_NINES_MAX 300.0
 
 struct sat_durability_params {
-    int k, m, o, n;           /* required / repair / success / total, 1 <= k <= m <= o <= n <= 255 */
-    double annual_churn;      /* R: fraction of nodes leaving per year, 0 <= R < 1 */
+    int k, m, o, n;      /* required / repair / success / total, 1 <= k <= m <= o <= n <= 255 */
+    double annual_churn; /* R: fraction of nodes leaving per year, 0 <= R < 1 */
     double repair_interval_h; /* T: hours from a piece's loss until repair completes, > 0 */
 };
 

@@ -155,10 +155,10 @@ static ts_err wire(struct sat_durability *d, const struct ts_identity *identity)
     if (err == TS_OK) {
         err = pools(d, identity);
     }
-    d->auditor = (struct sat_auditor){d->db, identity, d->audit_pool, &d->cfg.reputation,
-                                      d->cfg.audit};
-    d->repairer = (struct sat_repairer){d->db, identity, d->repair_pool, d->sat,
-                                        &d->cfg.reputation, d->cfg.repair};
+    d->auditor =
+        (struct sat_auditor){d->db, identity, d->audit_pool, &d->cfg.reputation, d->cfg.audit};
+    d->repairer = (struct sat_repairer){d->db,  identity,           d->repair_pool,
+                                        d->sat, &d->cfg.reputation, d->cfg.repair};
     return err;
 }
 
@@ -193,8 +193,9 @@ ts_err sat_durability_start(struct ts_db *db, const struct ts_identity *identity
         sat_durability_stop(d);
         return err;
     }
-    ts_log_info(COMPONENT, "started enabled=%d loop_interval_s=%lld audit_workers=%d "
-                           "repair_workers=%d",
+    ts_log_info(COMPONENT,
+                "started enabled=%d loop_interval_s=%lld audit_workers=%d "
+                "repair_workers=%d",
                 d->cfg.enabled, (long long)d->cfg.loop_interval_s, d->cfg.audit_workers,
                 d->cfg.repair_workers);
     *out = d;

@@ -30,12 +30,12 @@
 
 struct sat_durability_config {
     bool enabled;
-    int64_t loop_interval_s;  /* between segment loop passes */
-    int64_t loop_page_size;   /* segments per query */
-    int audit_slots;          /* reservoir slots per node */
+    int64_t loop_interval_s; /* between segment loop passes */
+    int64_t loop_page_size;  /* segments per query */
+    int audit_slots;         /* reservoir slots per node */
     int audit_workers;
-    int64_t audit_pause_ms;   /* between two audits of one worker (spreads the load) */
-    int64_t idle_poll_ms;     /* how often idle workers look for work */
+    int64_t audit_pause_ms; /* between two audits of one worker (spreads the load) */
+    int64_t idle_poll_ms;   /* how often idle workers look for work */
     struct sat_audit_config audit;
     struct sat_reputation_config reputation;
     int repair_workers;
@@ -48,8 +48,8 @@ void sat_durability_config_defaults(struct sat_durability_config *c);
  * the line) for an unknown key or a bad value. */
 TS_WARN_UNUSED ts_err sat_durability_config_load(struct sat_durability_config *c, const char *dir);
 /* Parses text over c (exposed for tests). */
-TS_WARN_UNUSED ts_err sat_durability_config_parse(struct sat_durability_config *c,
-                                                  const char *text, size_t len);
+TS_WARN_UNUSED ts_err sat_durability_config_parse(struct sat_durability_config *c, const char *text,
+                                                  size_t len);
 
 struct sat_durability;
 
@@ -65,8 +65,8 @@ void sat_durability_stop(struct sat_durability *d);
 /* Prints the health histogram, repair queue, repaired/lost counts, audit outcomes and every
  * node's reputation, as text or as one JSON object. */
 TS_WARN_UNUSED ts_err sat_durability_status_print(struct ts_db *db,
-                                                  const struct sat_durability_config *c,
-                                                  bool json, FILE *out);
+                                                  const struct sat_durability_config *c, bool json,
+                                                  FILE *out);
 
 /* `tessera-satellite status|durability ...` (argv[1] is the command); returns the exit code. */
 int sat_durability_cli(int argc, char **argv);

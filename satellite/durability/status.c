@@ -49,11 +49,11 @@ static ts_err hist_fn(struct ts_db_conn *c, void *ctx)
 }
 
 static const char *const COUNTERS[] = {
-    "repair.segments",        "repair.pieces_uploaded", "repair.bytes_downloaded",
-    "repair.bytes_uploaded",  "repair.failed",          "repair.lost",
-    "audit.success",          "audit.failure",          "audit.offline",
-    "audit.unknown",          "audit.contained",        "reverify.success",
-    "reverify.failure",       "reverify.offline",       "reverify.contained",
+    "repair.segments",       "repair.pieces_uploaded", "repair.bytes_downloaded",
+    "repair.bytes_uploaded", "repair.failed",          "repair.lost",
+    "audit.success",         "audit.failure",          "audit.offline",
+    "audit.unknown",         "audit.contained",        "reverify.success",
+    "reverify.failure",      "reverify.offline",       "reverify.contained",
 };
 
 static void print_summary(const struct status *s, const int64_t *counters, bool json, FILE *out)
@@ -121,8 +121,8 @@ static void print_node(struct nodes_ctx *n, struct ts_db_stmt *st)
                 v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
     } else {
         const char *state = v[6] ? "disqualified" : v[7] ? "suspended" : v[8] ? "vetted" : "new";
-        fprintf(n->out, "  %.12s %-21s %6.4f %6.4f %6.4f %5lld %5lld %5lld %5lld %5lld %s\n",
-                text, address ? address : "", score, unknown, online, v[1], v[2], v[3], v[4], v[5],
+        fprintf(n->out, "  %.12s %-21s %6.4f %6.4f %6.4f %5lld %5lld %5lld %5lld %5lld %s\n", text,
+                address ? address : "", score, unknown, online, v[1], v[2], v[3], v[4], v[5],
                 state);
     }
     n->printed++;
@@ -180,9 +180,8 @@ ts_err sat_durability_status_print(struct ts_db *db, const struct sat_durability
     if (json) {
         fprintf(out, ",\"nodes\":[");
     } else {
-        fprintf(out, "nodes:\n  %-12s %-21s %6s %6s %6s %5s %5s %5s %5s %5s %s\n", "id",
-                "address", "audit", "unkn", "online", "ok", "fail", "offl", "unkn", "cont",
-                "state");
+        fprintf(out, "nodes:\n  %-12s %-21s %6s %6s %6s %5s %5s %5s %5s %5s %s\n", "id", "address",
+                "audit", "unkn", "online", "ok", "fail", "offl", "unkn", "cont", "state");
     }
     err = ts_db_tx_read(db, nodes_fn, &n);
     if (json) {

@@ -132,8 +132,8 @@ static void end_cb(void *ctx, bool complete, int64_t pass)
         return;
     }
     int64_t removed = 0;
-    ts_err err = sat_health_histogram_store(ch->db, ch->histogram, TS_ARRAY_LEN(ch->histogram),
-                                            pass);
+    ts_err err =
+        sat_health_histogram_store(ch->db, ch->histogram, TS_ARRAY_LEN(ch->histogram), pass);
     if (err == TS_OK) {
         err = sat_repair_queue_clean(ch->db, ch->pass_started_s, &removed);
     }

@@ -104,8 +104,8 @@ static ts_err scalar_fn(struct ts_db_conn *c, const char *sql, const char *name,
     struct ts_db_stmt *st = NULL;
     bool row = false;
     *out = 0;
-    ts_err err = name != NULL ? sat_sql_prepare(c, sql, &st, "t", name)
-                              : sat_sql_prepare(c, sql, &st, "");
+    ts_err err =
+        name != NULL ? sat_sql_prepare(c, sql, &st, "t", name) : sat_sql_prepare(c, sql, &st, "");
     if (err == TS_OK) {
         err = ts_db_stmt_step(st, &row);
     }
@@ -201,8 +201,7 @@ static ts_err hist_fn(struct ts_db_conn *c, void *ctx)
     return err;
 }
 
-ts_err sat_health_histogram_store(struct ts_db *db, const int64_t *counts, size_t len,
-                                  int64_t pass)
+ts_err sat_health_histogram_store(struct ts_db *db, const int64_t *counts, size_t len, int64_t pass)
 {
     struct hist_ctx h = {counts, len, pass};
     return ts_db_tx(db, hist_fn, &h);

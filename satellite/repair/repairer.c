@@ -43,7 +43,7 @@ struct run {
     struct sat_repairer *rp;
     struct sat_repair_result *res;
     struct sat_loop_segment *seg;
-    struct sat_node *nodes;       /* by piece index */
+    struct sat_node *nodes;        /* by piece index */
     struct sat_loop_node *holders; /* the same, as the checker sees them */
     struct sat_piece_class pc;
     int64_t piece_size;
@@ -158,8 +158,8 @@ static void fetch_one(void *ctx, size_t b)
     const struct sat_node *n = &r->nodes[s->index];
     uint32_t num = r->seg->pieces[s->index].piece_num;
     s->data = malloc((size_t)r->piece_size);
-    s->err = s->data == NULL ? TS_ERR_NOMEM : sign_limit(r, TS_PIECE_ACTION_GET_REPAIR, n->id, num,
-                                                         &s->limit);
+    s->err = s->data == NULL ? TS_ERR_NOMEM
+                             : sign_limit(r, TS_PIECE_ACTION_GET_REPAIR, n->id, num, &s->limit);
     if (s->err == TS_OK) {
         s->err = sat_node_url_make(n->id, n->address, &s->url);
     }
@@ -343,8 +343,8 @@ static void upload_one(void *ctx, size_t t)
 {
     struct run *r = ctx;
     struct target *g = &r->tgt[t];
-    g->err = sign_limit(r, TS_PIECE_ACTION_PUT_REPAIR, g->node.id, (uint32_t)g->piece_num,
-                        &g->limit);
+    g->err =
+        sign_limit(r, TS_PIECE_ACTION_PUT_REPAIR, g->node.id, (uint32_t)g->piece_num, &g->limit);
     if (g->err == TS_OK) {
         g->err = sat_node_url_make(g->node.id, g->node.address, &g->url);
     }
@@ -374,8 +374,8 @@ static ts_err swap_fn(struct ts_db_conn *c, void *ctx)
     return sat_sql_exec(c, &s->affected,
                         "UPDATE segments SET remote_alias_pieces = $1 WHERE stream_id = $2 AND "
                         "position = $3 AND remote_alias_pieces = $4",
-                        "bbib", s->new_raw, s->new_len, SID(s->stream_id), s->position,
-                        s->old_raw, s->old_len);
+                        "bbib", s->new_raw, s->new_len, SID(s->stream_id), s->position, s->old_raw,
+                        s->old_len);
 }
 
 ts_err sat_repair_pieces_swap(struct ts_db *db, const uint8_t *stream_id, int64_t position,
@@ -405,14 +405,13 @@ static ts_err build_list(const struct run *r, struct ts_buf *out, int *uploaded)
     for (size_t t = 0; t < r->tgt_count; t++) {
         if (r->tgt[t].err == TS_OK) {
             replaced[r->tgt[t].piece_num] = true;
-            list[n++] = (struct sat_alias_piece){(uint32_t)r->tgt[t].piece_num,
-                                                 r->tgt[t].node.alias};
+            list[n++] =
+                (struct sat_alias_piece){(uint32_t)r->tgt[t].piece_num, r->tgt[t].node.alias};
             (*uploaded)++;
         }
     }
     for (size_t i = 0; i < r->seg->piece_count; i++) {
-        if (!replaced[r->seg->pieces[i].piece_num] &&
-            r->pc.health[i] != SAT_PIECE_DISQUALIFIED) {
+        if (!replaced[r->seg->pieces[i].piece_num] && r->pc.health[i] != SAT_PIECE_DISQUALIFIED) {
             list[n++] = r->seg->pieces[i];
         }
     }

@@ -30,9 +30,9 @@
 #include "satellite/reputation/reputation.h"
 
 struct sat_repair_config {
-    int concurrency;        /* piece transfers at once, 1..TS_EC_SHARES_MAX */
-    double extra_fraction;  /* upload ceil(o * this) more than needed (0.05) */
-    int64_t retry_s;        /* a failed job waits this long */
+    int concurrency;       /* piece transfers at once, 1..TS_EC_SHARES_MAX */
+    double extra_fraction; /* upload ceil(o * this) more than needed (0.05) */
+    int64_t retry_s;       /* a failed job waits this long */
     int64_t order_expiration_s;
 };
 
@@ -46,9 +46,9 @@ struct sat_repairer {
 };
 
 struct sat_repair_result {
-    bool skipped;   /* gone, or no longer needs repair */
-    bool lost;      /* fewer than k retrievable pieces */
-    bool conflict;  /* the piece list changed meanwhile: nothing swapped */
+    bool skipped;  /* gone, or no longer needs repair */
+    bool lost;     /* fewer than k retrievable pieces */
+    bool conflict; /* the piece list changed meanwhile: nothing swapped */
     int healthy_before, healthy_after;
     int pieces_uploaded;
     int64_t bytes_downloaded, bytes_uploaded;
@@ -69,7 +69,7 @@ TS_WARN_UNUSED ts_err sat_repair_next(struct sat_repairer *rp, bool *did,
  * old (or the segment is gone). */
 TS_WARN_UNUSED ts_err sat_repair_pieces_swap(struct ts_db *db, const uint8_t *stream_id,
                                              int64_t position, const uint8_t *old_raw,
-                                             size_t old_len, const uint8_t *new_raw,
-                                             size_t new_len, bool *swapped);
+                                             size_t old_len, const uint8_t *new_raw, size_t new_len,
+                                             bool *swapped);
 
 #endif

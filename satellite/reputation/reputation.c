@@ -134,7 +134,7 @@ static ts_err rep_read(struct ts_db_conn *c, const struct sat_reputation_config 
         r->audit_beta = ts_db_stmt_column_double(st, 1);
         r->unknown_alpha = ts_db_stmt_column_double(st, 2);
         r->unknown_beta = ts_db_stmt_column_double(st, 3);
-        int64_t *counts[] = {&r->audits_total, &r->audits_success, &r->audits_failed,
+        int64_t *counts[] = {&r->audits_total,   &r->audits_success, &r->audits_failed,
                              &r->audits_offline, &r->audits_unknown, &r->audits_contained};
         for (int i = 0; i < 6; i++) {
             *counts[i] = ts_db_stmt_column_int64(st, 4 + i);
@@ -151,8 +151,8 @@ static ts_err rep_read(struct ts_db_conn *c, const struct sat_reputation_config 
         return err;
     }
     /* Verdicts live in nodes (selection reads them there). */
-    err = sat_sql_prepare(c, "SELECT disqualified_at, vetted_at FROM nodes WHERE id = $1", &st,
-                          "b", NID(id));
+    err = sat_sql_prepare(c, "SELECT disqualified_at, vetted_at FROM nodes WHERE id = $1", &st, "b",
+                          NID(id));
     if (err == TS_OK) {
         err = ts_db_stmt_step(st, &row);
     }
@@ -177,10 +177,9 @@ static ts_err rep_write(struct ts_db_conn *c, const uint8_t *id, const struct sa
         "audits_unknown = excluded.audits_unknown, "
         "audits_contained = excluded.audits_contained, online_score = excluded.online_score, "
         "suspended_at = excluded.suspended_at, last_audit_at = excluded.last_audit_at",
-        "bddddiiiiiidii", NID(id), r->audit_alpha, r->audit_beta, r->unknown_alpha,
-        r->unknown_beta, r->audits_total, r->audits_success, r->audits_failed, r->audits_offline,
-        r->audits_unknown, r->audits_contained, r->online_score, r->suspended_at,
-        r->last_audit_at);
+        "bddddiiiiiidii", NID(id), r->audit_alpha, r->audit_beta, r->unknown_alpha, r->unknown_beta,
+        r->audits_total, r->audits_success, r->audits_failed, r->audits_offline, r->audits_unknown,
+        r->audits_contained, r->online_score, r->suspended_at, r->last_audit_at);
 }
 
 /* Adds the outcome to its online window and recomputes the online score over the tracking
@@ -260,8 +259,8 @@ static ts_err record_fn(struct ts_db_conn *c, void *ctx)
     struct ts_db_stmt *st = NULL;
     bool row = false;
     int64_t created = 0;
-    ts_err err = sat_sql_prepare(c, "SELECT created_at FROM nodes WHERE id = $1", &st, "b",
-                                 NID(rc->id));
+    ts_err err =
+        sat_sql_prepare(c, "SELECT created_at FROM nodes WHERE id = $1", &st, "b", NID(rc->id));
     if (err == TS_OK) {
         err = ts_db_stmt_step(st, &row);
     }
@@ -291,9 +290,8 @@ static ts_err record_fn(struct ts_db_conn *c, void *ctx)
 }
 
 ts_err sat_reputation_record(struct ts_db *db, const struct sat_reputation_config *c,
-                             const uint8_t node_id[TS_NODE_ID_SIZE],
-                             enum sat_audit_outcome outcome, int64_t now_s,
-                             struct sat_reputation *out)
+                             const uint8_t node_id[TS_NODE_ID_SIZE], enum sat_audit_outcome outcome,
+                             int64_t now_s, struct sat_reputation *out)
 {
     struct record_ctx rc = {.cfg = c, .id = node_id, .outcome = outcome, .now = now_s};
     ts_err err = ts_db_tx(db, record_fn, &rc);

@@ -34,15 +34,15 @@ enum sat_audit_outcome {
 };
 
 struct sat_reputation_config {
-    double lambda;            /* audit score forgetting factor (0.999) */
-    double weight;            /* w (1) */
-    double alpha0, beta0;     /* a new node's audit alpha/beta (1000, 0) */
-    double dq_threshold;      /* disqualify at score <= this (0.96) */
-    double unknown_lambda;    /* unknown-error score forgetting factor (0.95) */
-    double suspend_threshold; /* suspend at unknown score <= this (0.6) */
-    int64_t vetting_audits;   /* successful audits needed for vetting (100) */
-    int64_t vetting_age_s;    /* and a minimum age (21 days) */
-    int64_t online_window_s;  /* online score window (12 h) */
+    double lambda;              /* audit score forgetting factor (0.999) */
+    double weight;              /* w (1) */
+    double alpha0, beta0;       /* a new node's audit alpha/beta (1000, 0) */
+    double dq_threshold;        /* disqualify at score <= this (0.96) */
+    double unknown_lambda;      /* unknown-error score forgetting factor (0.95) */
+    double suspend_threshold;   /* suspend at unknown score <= this (0.6) */
+    int64_t vetting_audits;     /* successful audits needed for vetting (100) */
+    int64_t vetting_age_s;      /* and a minimum age (21 days) */
+    int64_t online_window_s;    /* online score window (12 h) */
     int64_t online_tracking_s;  /* windows considered (30 days) */
     double online_threshold;    /* suspend when the online score is below this (0.6) */
     int64_t online_windows_min; /* windows needed before the online score counts (2) */

@@ -11,7 +11,7 @@
 #define ID_ARG(p) (p), (size_t)SAT_ID_SIZE
 #define LOOP_NAME_MAX 64
 #define SEG_COLS                                                                                   \
-    "stream_id, position, root_piece_id, encrypted_size, redundancy, remote_alias_pieces, "       \
+    "stream_id, position, root_piece_id, encrypted_size, redundancy, remote_alias_pieces, "        \
     "created_at, expires_at"
 
 struct sat_segment_loop {
@@ -69,15 +69,15 @@ static ts_err nodes_fn(struct ts_db_conn *c, void *ctx)
     free(out->nodes);
     out->nodes = NULL;
     out->count = 0;
-    ts_err err = sat_sql_prepare(
-        c,
-        "SELECT a.alias, n.id, n.address, n.last_net, n.last_contact_success, "
-        "n.last_contact_failure, n.disqualified_at, n.exit_initiated_at, "
-        "COALESCE(r.suspended_at, 0), "
-        "(SELECT COUNT(*) FROM reverify_queue q WHERE q.node_id = n.id) "
-        "FROM nodes n JOIN node_aliases a ON a.node_id = n.id "
-        "LEFT JOIN reputation r ON r.node_id = n.id LIMIT $1",
-        &st, "i", (int64_t)SAT_LOOP_NODES_MAX);
+    ts_err err =
+        sat_sql_prepare(c,
+                        "SELECT a.alias, n.id, n.address, n.last_net, n.last_contact_success, "
+                        "n.last_contact_failure, n.disqualified_at, n.exit_initiated_at, "
+                        "COALESCE(r.suspended_at, 0), "
+                        "(SELECT COUNT(*) FROM reverify_queue q WHERE q.node_id = n.id) "
+                        "FROM nodes n JOIN node_aliases a ON a.node_id = n.id "
+                        "LEFT JOIN reputation r ON r.node_id = n.id LIMIT $1",
+                        &st, "i", (int64_t)SAT_LOOP_NODES_MAX);
     while (err == TS_OK) {
         bool row = false;
         err = ts_db_stmt_step(st, &row);
@@ -139,8 +139,8 @@ static ts_err read_segment(struct ts_db_stmt *st, struct sat_loop_segment *s)
         err = sat_sql_col_var(st, 5, s->pieces_raw, sizeof s->pieces_raw, &s->pieces_raw_len);
     }
     if (err == TS_OK) {
-        err = sat_alias_pieces_decode(s->pieces_raw, s->pieces_raw_len, s->pieces,
-                                      TS_EC_SHARES_MAX, &s->piece_count);
+        err = sat_alias_pieces_decode(s->pieces_raw, s->pieces_raw_len, s->pieces, TS_EC_SHARES_MAX,
+                                      &s->piece_count);
     }
     s->created_at = ts_db_stmt_column_int64(st, 6);
     s->expires_at = ts_db_stmt_column_int64(st, 7);
@@ -236,8 +236,9 @@ static ts_err cursor_read_fn(struct ts_db_conn *c, void *ctx)
     memset(cc->cur, 0, sizeof *cc->cur);
     cc->cur->position = -1;
     cc->cur->fresh = true;
-    ts_err err = sat_sql_prepare(c, "SELECT stream_id, position, pass FROM loop_cursors WHERE "
-                                    "name = $1",
+    ts_err err = sat_sql_prepare(c,
+                                 "SELECT stream_id, position, pass FROM loop_cursors WHERE "
+                                 "name = $1",
                                  &st, "t", cc->name);
     if (err == TS_OK) {
         err = ts_db_stmt_step(st, &row);

@@ -185,9 +185,9 @@ static void test_piece_verify(void **state)
                      TS_ERR_HASH_MISMATCH);
     data[500] ^= 1;
     /* A limit signed by someone else, a different node or piece, no proof at all. */
-    assert_int_equal(sat_piece_verify(ts_identity_peer(other), node, pid, data, sizeof data,
-                                      &proof),
-                     TS_ERR_AUTH_FAILED);
+    assert_int_equal(
+        sat_piece_verify(ts_identity_peer(other), node, pid, data, sizeof data, &proof),
+        TS_ERR_AUTH_FAILED);
     uint8_t node2[TS_NODE_ID_SIZE];
     memset(node2, 9, sizeof node2);
     assert_int_equal(sat_piece_verify(peer, node2, pid, data, sizeof data, &proof),

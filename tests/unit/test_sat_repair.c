@@ -54,12 +54,12 @@ static void test_classify(void **state)
         s->pieces[i] = (struct sat_alias_piece){i, i + 1};
     }
     s->piece_count = 10;
-    nodes[1].last_contact_success = now - 5000;     /* offline: outside the window */
-    nodes[2].last_contact_failure = now - 1;        /* failed since the last success */
-    nodes[3].disqualified_at = now - 100;           /* lost for good */
-    nodes[4].exit_initiated_at = now - 100;         /* leaving */
+    nodes[1].last_contact_success = now - 5000; /* offline: outside the window */
+    nodes[2].last_contact_failure = now - 1;    /* failed since the last success */
+    nodes[3].disqualified_at = now - 100;       /* lost for good */
+    nodes[4].exit_initiated_at = now - 100;     /* leaving */
     snprintf(nodes[6].last_net, sizeof nodes[6].last_net, "10.0.5"); /* same /24 as piece 5 */
-    holders[7] = NULL;                              /* unknown alias */
+    holders[7] = NULL;                                               /* unknown alias */
     struct sat_checker_config cfg = {.online_window_s = 3600, .distinct_nets = true};
     struct sat_piece_class pc;
     sat_checker_classify(&cfg, s, holders, now, &pc);
@@ -322,9 +322,9 @@ static void test_cas_conflict(void **state)
     assert_int_equal(sat_loop_segment_get(f->db, sid, 0, b), TS_OK);
     assert_int_equal(b->pieces[7].alias, 50);
     /* A missing segment never swaps. */
-    assert_int_equal(sat_repair_pieces_swap(f->db, sid, 1, one.data, one.len, two.data, two.len,
-                                            &swapped),
-                     TS_OK);
+    assert_int_equal(
+        sat_repair_pieces_swap(f->db, sid, 1, one.data, one.len, two.data, two.len, &swapped),
+        TS_OK);
     assert_false(swapped);
     ts_buf_release(&one);
     ts_buf_release(&two);
@@ -486,12 +486,9 @@ static void test_checker_observer_queues_and_loses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_model_hand_values),
-        BOTH(test_queue_health_order),
-        BOTH(test_cas_conflict),
-        BOTH(test_loop_pages_and_resumes),
-        BOTH(test_checker_observer_queues_and_loses),
+        cmocka_unit_test(test_classify),   cmocka_unit_test(test_model_hand_values),
+        BOTH(test_queue_health_order),     BOTH(test_cas_conflict),
+        BOTH(test_loop_pages_and_resumes), BOTH(test_checker_observer_queues_and_loses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

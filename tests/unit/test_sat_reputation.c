@@ -316,8 +316,7 @@ static void test_db_suspension_containment_online(void **state)
     assert_int_equal(sat_reputation_record(f->db, &c, id2, SAT_AUDIT_SUCCESS, now, &r), TS_OK);
     assert_int_equal(sat_reputation_record(f->db, &c, id2, SAT_AUDIT_OFFLINE, now + 1, &r), TS_OK);
     assert_true(fabs(r.online_score - 0.5) < 1e-9);
-    assert_int_equal(sat_reputation_record(f->db, &c, id2, SAT_AUDIT_OFFLINE, now + 10, &r),
-                     TS_OK);
+    assert_int_equal(sat_reputation_record(f->db, &c, id2, SAT_AUDIT_OFFLINE, now + 10, &r), TS_OK);
     assert_true(fabs(r.online_score - 0.25) < 1e-9); /* windows: 1/2 and 0/1 */
     assert_int_not_equal(r.suspended_at, 0);         /* below 0.6 */
 }

@@ -171,8 +171,8 @@ static void start_satellite(void)
 {
     char path[256];
     snprintf(sat_dir, sizeof sat_dir, "%s/sat", root);
-    char *setup[] = {(char *)sat_exe, "setup",      "--dir", sat_dir, "--listen", "127.0.0.1:0",
-                     "--difficulty",  "0",          NULL};
+    char *setup[] = {(char *)sat_exe, "setup",        "--dir", sat_dir, "--listen",
+                     "127.0.0.1:0",   "--difficulty", "0",     NULL};
     char out[512];
     assert_int_equal(run_capture(setup, out, sizeof out), 0);
     snprintf(path, sizeof path, "%s/config", sat_dir);
@@ -212,8 +212,15 @@ static void start_node(int i)
     snprintf(ready, sizeof ready, "%s/ready", dir);
     snprintf(a_ready, sizeof a_ready, "--ready-file=%s", ready);
     snprintf(trust, sizeof trust, "--trust=%s", sat_url);
-    char *argv[] = {(char *)node_exe, a_id, a_st, a_ready, trust, "--listen=127.0.0.1:0",
-                    "--dashboard=127.0.0.1:0", "--allocated=64MiB", "--checkin-interval=2",
+    char *argv[] = {(char *)node_exe,
+                    a_id,
+                    a_st,
+                    a_ready,
+                    trust,
+                    "--listen=127.0.0.1:0",
+                    "--dashboard=127.0.0.1:0",
+                    "--allocated=64MiB",
+                    "--checkin-interval=2",
                     NULL};
     snprintf(node_procs[i].log, sizeof node_procs[i].log, "%s/node.log", dir);
     node_procs[i].pid = spawn(argv, node_procs[i].log);
@@ -259,8 +266,8 @@ static void open_project(void)
     char out[512], project_id[128], key[512];
     char *create[] = {(char *)sat_exe, "project", "create", "p", "--dir", sat_dir, NULL};
     assert_int_equal(run_capture(create, project_id, sizeof project_id), 0);
-    char *apikey[] = {(char *)sat_exe, "apikey", "create", "--project", project_id, "--dir",
-                      sat_dir, NULL};
+    char *apikey[] = {(char *)sat_exe, "apikey", "create", "--project",
+                      project_id,      "--dir",  sat_dir,  NULL};
     assert_int_equal(run_capture(apikey, key, sizeof key), 0);
     struct ul_access *access = NULL;
     assert_int_equal(ul_access_request(sat_url, key, "durability test", &access), UL_OK);
@@ -439,9 +446,12 @@ static void phase_bw(int *corrupt_node)
     struct ts_rpc_pool *pool = NULL;
     struct ts_rpc_pool_opts po = {.dial_timeout_ms = 3000, .io_timeout_ms = 3000};
     assert_int_equal(ts_rpc_pool_new(sat_identity, &po, &pool), TS_OK);
-    struct sat_auditor a = {db, sat_identity, pool, &rep,
-                            {.timeout_ms = 3000, .concurrency = 16, .reverify_max = 3,
-                             .order_expiration_s = 3600}};
+    struct sat_auditor a = {
+        db,
+        sat_identity,
+        pool,
+        &rep,
+        {.timeout_ms = 3000, .concurrency = 16, .reverify_max = 3, .order_expiration_s = 3600}};
     struct sat_audit_pick pick;
     memcpy(pick.stream_id, stream_id, SAT_ID_SIZE);
     pick.position = 0;

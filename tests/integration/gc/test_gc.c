@@ -188,7 +188,7 @@ static void get_all_kept(struct ul_project *pr)
         uint64_t got = 0;
         bool equal = false;
         snprintf(key, sizeof key, "keep%d", i);
-        ul_err err = e2e_get_verify(pr, "gc", key, 0, -1, 100 + (uint64_t)i, &got, &equal);
+        ul_err err = e2e_get_verify(pr, "gcb", key, 0, -1, 100 + (uint64_t)i, &got, &equal);
         CHECK(err == UL_OK && equal && got == OBJECT_SIZE, "download %s: %s", key,
               ul_errname(err));
     }
@@ -221,18 +221,18 @@ static void expire_trash_of(int i)
 static void scenario_gc(void)
 {
     struct ul_project *pr = e2e_open(e2e_planet.grant);
-    CHECK_OK(ul_bucket_create(pr, "gc", NULL));
+    CHECK_OK(ul_bucket_create(pr, "gcb", NULL));
     for (int i = 0; i < KEEP + GONE; i++) {
         char key[32];
         snprintf(key, sizeof key, "%s%d", i < KEEP ? "keep" : "gone", i < KEEP ? i : i - KEEP);
-        ul_err err = e2e_put(pr, "gc", key, OBJECT_SIZE, 100 + (uint64_t)i, NULL, NULL);
+        ul_err err = e2e_put(pr, "gcb", key, OBJECT_SIZE, 100 + (uint64_t)i, NULL, NULL);
         CHECK(err == UL_OK, "upload %s: %s (%s)", key, ul_errname(err), ul_error_detail());
     }
     int before = total("blobs");
     for (int i = 0; i < GONE; i++) {
         char key[32];
         snprintf(key, sizeof key, "gone%d", i);
-        CHECK_OK(ul_object_delete(pr, "gc", key, NULL));
+        CHECK_OK(ul_object_delete(pr, "gcb", key));
     }
     /* Each deleted object had >= o = 8 pieces: at 10% FPR at least half are surely trashed. */
     int trashed = wait_trash_stable(GONE * 8 / 2);
@@ -282,8 +282,8 @@ static int node_cmd(int i, const char *cmd, const char *sat_id, char *out, size_
 static void scenario_gexit(void)
 {
     struct ul_project *pr = e2e_open(e2e_planet.grant);
-    CHECK_OK(ul_bucket_create(pr, "gx", NULL));
-    ul_err err = e2e_put(pr, "gx", "before", OBJECT_SIZE, 7, NULL, NULL);
+    CHECK_OK(ul_bucket_create(pr, "gxb", NULL));
+    ul_err err = e2e_put(pr, "gxb", "before", OBJECT_SIZE, 7, NULL, NULL);
     CHECK(err == UL_OK, "upload: %s", ul_errname(err));
     int exiting = 0;
     for (int i = 1; i <= e2e_planet.nodes && exiting == 0; i++) {
@@ -303,7 +303,7 @@ static void scenario_gexit(void)
     for (int i = 0; i < 3; i++) {
         char key[16];
         snprintf(key, sizeof key, "after%d", i);
-        err = e2e_put(pr, "gx", key, OBJECT_SIZE, 20 + (uint64_t)i, NULL, NULL);
+        err = e2e_put(pr, "gxb", key, OBJECT_SIZE, 20 + (uint64_t)i, NULL, NULL);
         CHECK(err == UL_OK, "upload %s: %s", key, ul_errname(err));
     }
     CHECK(node_files(exiting, "blobs") == held, "the exiting node received new pieces");
@@ -322,7 +322,7 @@ static void scenario_gexit(void)
           "exit to an unknown satellite: %s", out);
     uint64_t got = 0;
     bool equal = false;
-    err = e2e_get_verify(pr, "gx", "before", 0, -1, 7, &got, &equal);
+    err = e2e_get_verify(pr, "gxb", "before", 0, -1, 7, &got, &equal);
     CHECK(err == UL_OK && equal, "download after exit: %s", ul_errname(err));
     ul_project_close(pr);
 }
@@ -345,10 +345,10 @@ int main(int argc, char **argv)
     setenv("TESSERA_SAT_GEXIT_DURATION_S", "6", 1);
     setenv("TESSERA_SAT_GEXIT_INTERVAL_S", "1", 1);
     setenv("TESSERA_SAT_GEXIT_NODE_AGE_MIN_S", "0", 1);
-    ip_base = atoi(argv[2]);
+    ip_base = (int)strtol(argv[2], NULL, 10);
     char name[64];
     snprintf(name, sizeof name, "gc.%s", argv[1]);
-    struct planet_opts o = {.test_name = name, .nodes = NODES, .ip_base = atoi(argv[2])};
+    struct planet_opts o = {.test_name = name, .nodes = NODES, .ip_base = ip_base};
     CHECK(planet_start(&e2e_planet, &o) == 0, "the network did not start");
     if (strcmp(argv[1], "gc") == 0) {
         scenario_gc();

@@ -275,6 +275,15 @@ ts_err sat_peer_start(struct sat_peer *p)
         err = sat_orders_register(p->server, &p->orders);
     }
     if (err == TS_OK) {
+        err = sat_gexit_config_load(&p->gexit_cfg);
+    }
+    if (err == TS_OK) {
+        err = sat_gexit_new(p->db, p->pool, &p->gexit_cfg, &p->gexit);
+    }
+    if (err == TS_OK) {
+        err = sat_gexit_register(p->server, p->gexit);
+    }
+    if (err == TS_OK) {
         err = ts_rpc_server_start(p->server);
     }
     if (err == TS_OK) {
@@ -283,6 +292,15 @@ ts_err sat_peer_start(struct sat_peer *p)
     if (err == TS_OK) {
         p->loop_started = pthread_create(&p->loop, NULL, cleanup_loop, p) == 0;
         err = p->loop_started ? TS_OK : TS_ERR_NOMEM;
+    }
+    if (err == TS_OK) {
+        err = sat_gexit_start_loop(p->gexit);
+    }
+    if (err == TS_OK) {
+        err = sat_gc_config_load(&p->gc_cfg, p->cfg.online_window_s);
+    }
+    if (err == TS_OK) {
+        err = sat_gc_start(p->db, p->pool, &p->gc_cfg, &p->gc);
     }
     if (err == TS_OK) {
         err = sat_durability_start(p->db, p->identity, &p->cfg, &p->durability);
@@ -302,8 +320,10 @@ void sat_peer_close(struct sat_peer *p)
     if (p->loop_started) {
         pthread_join(p->loop, NULL);
     }
+    sat_gc_stop(p->gc);
     sat_durability_stop(p->durability);
     ts_rpc_server_free(p->server);
+    sat_gexit_free(p->gexit);
     ts_rpc_pool_free(p->pool);
     sat_overlay_free(p->overlay);
     ts_identity_free(p->identity);

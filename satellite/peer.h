@@ -16,6 +16,8 @@
 #include "base/base.h"
 #include "satellite/contact/contact.h"
 #include "satellite/durability/service.h"
+#include "satellite/gc/gc.h"
+#include "satellite/gexit/gexit.h"
 #include "db/db.h"
 #include "identity/identity.h"
 #include "rpc/rpc.h"
@@ -38,6 +40,10 @@ struct sat_peer {
     struct sat_orders_service orders;
     struct ts_rpc_pool *pool;
     struct ts_rpc_server *server;
+    struct sat_gc_config gc_cfg;     /* garbage collection (satellite/gc) */
+    struct sat_gc *gc;
+    struct sat_gexit_config gexit_cfg; /* graceful exit (satellite/gexit) */
+    struct sat_gexit *gexit;
     struct sat_durability *durability; /* audits, reputation, repair (satellite/durability) */
     pthread_t loop;
     bool loop_started;

@@ -56,7 +56,9 @@ ts_err sat_metainfo_create_bucket(struct sat_metainfo *m,
 static ts_err get_fn(struct ts_db_conn *c, void *ctx)
 {
     struct bucket_ctx *bc = ctx;
-    return sat_db_bucket_get(c, bc->b.project_id, bc->b.name, bc->b.name_len, &bc->b);
+    /* The query's arguments live in the output struct, which the lookup clears first. */
+    struct sat_bucket key = bc->b;
+    return sat_db_bucket_get(c, key.project_id, key.name, key.name_len, &bc->b);
 }
 
 ts_err sat_metainfo_get_bucket(struct sat_metainfo *m,

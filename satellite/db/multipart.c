@@ -62,6 +62,9 @@ ts_err sat_db_segments_delete_range(struct ts_db_conn *c, const uint8_t stream_i
 /* The smallest byte string greater than every string starting with p (false: none exists). */
 static bool successor(const uint8_t *p, size_t len, uint8_t *out, size_t *out_len)
 {
+    if (len == 0) {
+        return false;
+    }
     memcpy(out, p, len);
     while (len > 0 && out[len - 1] == 0xff) {
         len--;

@@ -112,7 +112,10 @@ static ts_err retry_sign(struct sat_metainfo *m, struct retry_state *rs,
     ts_err err = next.pieces && next.excluded_node_ids && resp->limits ? TS_OK : TS_ERR_NOMEM;
     if (err == TS_OK) {
         memcpy(next.pieces, rs->seg->pieces, np * sizeof *next.pieces);
-        memcpy(next.excluded_node_ids, rs->seg->excluded_node_ids, ne * sizeof(ProtobufCBinaryData));
+        if (ne > 0) {
+            memcpy(next.excluded_node_ids, rs->seg->excluded_node_ids,
+                   ne * sizeof(ProtobufCBinaryData));
+        }
     }
     for (size_t i = 0; err == TS_OK && i < rs->retry_count; i++) {
         const Tessera__Metainfo__SegmentPiece *old = rs->seg->pieces[rs->piece_index[i]];

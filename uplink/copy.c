@@ -293,8 +293,7 @@ ul_err ul_object_update_metadata(struct ul_project *p, const char *bucket, const
         req.encrypted_metadata_key = (ProtobufCBinaryData){sizeof(meta_key), meta_key};
         req.encrypted_metadata_nonce = (ProtobufCBinaryData){sizeof(meta_nonce), meta_nonce};
         err = ul_meta_call(p, "UpdateObjectMetadata", &req.base,
-                           &tessera__metainfo__update_object_metadata_response__descriptor,
-                           &resp);
+                           &tessera__metainfo__update_object_metadata_response__descriptor, &resp);
     }
     if (resp != NULL) {
         protobuf_c_message_free_unpacked(resp, NULL);

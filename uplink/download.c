@@ -42,10 +42,10 @@ struct fetch {
     /* Guarded by mu. */
     size_t *received;
     bool *done;
-    int next;     /* next limit to start */
-    int active;   /* threads inside a piece download */
-    int complete; /* pieces fully received */
-    bool suspect; /* a window failed authentication: keep every piece */
+    int next;         /* next limit to start */
+    int active;       /* threads inside a piece download */
+    int complete;     /* pieces fully received */
+    bool suspect;     /* a window failed authentication: keep every piece */
     uint64_t version; /* bumped on every event the reader may wait for */
     atomic_bool cancel;
 };
@@ -79,8 +79,8 @@ struct ul_download {
     int *nums;
     size_t *avail;
     const uint8_t **bufs;
-    int refetches;  /* fresh-limit retries of the current segment */
-    bool keep_all;  /* the next fetch keeps every piece (no tail cancellation) */
+    int refetches; /* fresh-limit retries of the current segment */
+    bool keep_all; /* the next fetch keeps every piece (no tail cancellation) */
     /* Decoded plaintext window, segment coordinates [win_from, win_from + win_len). */
     uint8_t *win;
     uint64_t win_from;
@@ -160,8 +160,8 @@ static void *fetch_thread(void *arg)
     struct ul_project *p = f->p;
     for (int i = fetch_next(f); i >= 0; i = fetch_next(f)) {
         struct piece_sink_ctx ctx = {.f = f, .i = i};
-        struct ul_piece_sink sink = {.buf = f->slot->pieces[i], .progress = sink_progress,
-                                     .ctx = &ctx};
+        struct ul_piece_sink sink = {
+            .buf = f->slot->pieces[i], .progress = sink_progress, .ctx = &ctx};
         ts_err err = ul_piece_download(p->pool, &f->limits[i], f->piece_key, f->piece_offset,
                                        f->piece_bytes, &sink, &f->cancel);
         if (err != TS_OK && err != TS_ERR_CANCELED) {
@@ -267,8 +267,8 @@ static ts_err code_for(struct ul_download *d, const Tessera__Metainfo__Redundanc
         rs->share_size > TS_EC_SHARE_SIZE_MAX) {
         return ul_fail(TS_ERR_PROTOCOL, "the satellite sent an invalid redundancy scheme");
     }
-    if (d->ec != NULL && ts_ec_k(d->ec) == (int)rs->required &&
-        ts_ec_n(d->ec) == (int)rs->total && ts_ec_share_size(d->ec) == rs->share_size) {
+    if (d->ec != NULL && ts_ec_k(d->ec) == (int)rs->required && ts_ec_n(d->ec) == (int)rs->total &&
+        ts_ec_share_size(d->ec) == rs->share_size) {
         return TS_OK;
     }
     ul_seg_decoder_free(d->dec);
@@ -332,13 +332,12 @@ static ts_err segment_keys(struct ul_download *d, const Tessera__Metainfo__Segme
         s->position == NULL) {
         return ul_fail(TS_ERR_PROTOCOL, "segment key fields are malformed");
     }
-    ts_err err = ts_key_unwrap(d->kek, s->encrypted_key_nonce.data, s->encrypted_key.data,
-                               d->seg_key);
+    ts_err err =
+        ts_key_unwrap(d->kek, s->encrypted_key_nonce.data, s->encrypted_key.data, d->seg_key);
     if (err != TS_OK) {
         return ul_fail(err, "the segment key does not decrypt with this access");
     }
-    ts_segment_start_nonce((int32_t)s->position->part, (int32_t)s->position->index,
-                           d->seg_nonce);
+    ts_segment_start_nonce((int32_t)s->position->part, (int32_t)s->position->index, d->seg_nonce);
     return TS_OK;
 }
 
@@ -364,8 +363,7 @@ static ts_err segment_next(struct ul_download *d)
         if (d->page == NULL || !d->page->more || d->page->n_segments == 0) {
             return ul_fail(TS_ERR_PROTOCOL, "the object ends before its size");
         }
-        const Tessera__Metainfo__SegmentDownload *last =
-            d->page->segments[d->page->n_segments - 1];
+        const Tessera__Metainfo__SegmentDownload *last = d->page->segments[d->page->n_segments - 1];
         uint64_t cursor = last->position
                               ? (((uint64_t)last->position->part << 32) | last->position->index) + 1
                               : 0;
@@ -395,8 +393,8 @@ static ts_err segment_open(struct ul_download *d)
             s->inline_data.len > TS_INLINE_SIZE_MAX + TS_GCM_TAG_SIZE) {
             return ul_fail(TS_ERR_PROTOCOL, "inline segment has a wrong size");
         }
-        err = ts_inline_decrypt(d->seg_key, d->seg_nonce, s->inline_data.data,
-                                s->inline_data.len, d->win);
+        err = ts_inline_decrypt(d->seg_key, d->seg_nonce, s->inline_data.data, s->inline_data.len,
+                                d->win);
         d->win_from = 0;
         d->win_len = err == TS_OK ? (size_t)s->plain_size : 0;
         return err == TS_OK ? TS_OK : ul_fail(err, "inline segment does not authenticate");
@@ -424,8 +422,11 @@ static void log_bad_pieces(struct ul_download *d)
 static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
 {
     struct fetch *f = d->f;
-    struct ul_seg_pieces p = {.bufs = d->bufs, .piece_nums = d->nums, .avail = d->avail,
-                              .bad = d->bad, .count = (size_t)f->count,
+    struct ul_seg_pieces p = {.bufs = d->bufs,
+                              .piece_nums = d->nums,
+                              .avail = d->avail,
+                              .bad = d->bad,
+                              .count = (size_t)f->count,
                               .base_stripe = d->base_stripe};
     for (;;) {
         pthread_mutex_lock(&f->mu);
@@ -434,8 +435,8 @@ static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
             d->avail[j] = f->received[j] / d->layout.share_size;
         }
         pthread_mutex_unlock(&f->mu);
-        ts_err err = ul_seg_decoder_blocks(d->dec, &d->layout, d->seg_key, d->seg_nonce, &p, b0,
-                                           bc, d->win);
+        ts_err err =
+            ul_seg_decoder_blocks(d->dec, &d->layout, d->seg_key, d->seg_nonce, &p, b0, bc, d->win);
         if (err == TS_OK) {
             log_bad_pieces(d);
             return TS_OK;
@@ -453,12 +454,11 @@ static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
         }
         pthread_mutex_unlock(&f->mu);
         if (!more) {
-            return ul_fail(err == TS_ERR_AUTH_FAILED ? TS_ERR_AUTH_FAILED : TS_ERR_NOT_ENOUGH_SHARES,
-                           "segment %u, blocks %zu..%zu: %s", d->seg->position->index, b0,
-                           b0 + bc - 1,
-                           err == TS_ERR_AUTH_FAILED
-                               ? "no set of pieces authenticates (corrupted pieces)"
-                               : "too few storage nodes delivered their pieces");
+            return ul_fail(
+                err == TS_ERR_AUTH_FAILED ? TS_ERR_AUTH_FAILED : TS_ERR_NOT_ENOUGH_SHARES,
+                "segment %u, blocks %zu..%zu: %s", d->seg->position->index, b0, b0 + bc - 1,
+                err == TS_ERR_AUTH_FAILED ? "no set of pieces authenticates (corrupted pieces)"
+                                          : "too few storage nodes delivered their pieces");
         }
     }
 }

@@ -77,9 +77,9 @@ struct ul_project {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     struct ul_slot *free_slots;
-    int slots_out;      /* slots handed out */
-    int slots_total;    /* slots allocated (free + out) */
-    int threads_live;   /* detached worker threads still running */
+    int slots_out;    /* slots handed out */
+    int slots_total;  /* slots allocated (free + out) */
+    int threads_live; /* detached worker threads still running */
 };
 
 /* Takes a slot with at least count buffers of piece_cap bytes (reallocating a pooled one that is
@@ -117,8 +117,7 @@ TS_WARN_UNUSED ts_err ul_key_encrypt(struct ul_project *p, const char *bucket, c
 /* Serializes and encrypts user metadata: a fresh metadata key sealed under content_key. */
 TS_WARN_UNUSED ts_err ul_meta_seal(const uint8_t content_key[32],
                                    const struct ul_metadata_entry *entries, size_t count,
-                                   struct ts_buf *enc, uint8_t wrapped_key[48],
-                                   uint8_t nonce[24]);
+                                   struct ts_buf *enc, uint8_t wrapped_key[48], uint8_t nonce[24]);
 /* Decrypts metadata into info (allocating its storage with key as the info's key). */
 TS_WARN_UNUSED ts_err ul_info_fill(struct ul_object_info *info, const char *key, size_t key_len,
                                    const uint8_t content_key[32], const uint8_t *enc,

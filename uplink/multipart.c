@@ -36,8 +36,8 @@ static ts_err upload_id_encode(const ProtobufCBinaryData *blob, char **out)
 
 /* Decodes upload_id into blob and checks that its stream is a multipart upload of enc_key in
  * bucket. *version gets the pending object's version. */
-static ts_err upload_id_open(const char *upload_id, const char *bucket, const struct ts_buf *enc_key,
-                             struct ts_buf *blob, int64_t *version)
+static ts_err upload_id_open(const char *upload_id, const char *bucket,
+                             const struct ts_buf *enc_key, struct ts_buf *blob, int64_t *version)
 {
     size_t len = upload_id == NULL ? 0 : strlen(upload_id);
     if (len == 0 || len > 2 * UL_SIGNED_ID_MAX ||
@@ -47,8 +47,7 @@ static ts_err upload_id_open(const char *upload_id, const char *bucket, const st
     Tessera__Metainfo__SignedBlob *sb =
         tessera__metainfo__signed_blob__unpack(NULL, blob->len, blob->data);
     Tessera__Metainfo__StreamID *sid =
-        sb == NULL ? NULL
-                   : tessera__metainfo__stream_id__unpack(NULL, sb->data.len, sb->data.data);
+        sb == NULL ? NULL : tessera__metainfo__stream_id__unpack(NULL, sb->data.len, sb->data.data);
     ts_err err = TS_OK;
     if (sid == NULL || !sid->multipart || sid->bucket.len != strlen(bucket) ||
         memcmp(sid->bucket.data, bucket, sid->bucket.len) != 0 ||
@@ -146,9 +145,9 @@ ul_err ul_multipart_part_upload(struct ul_project *p, const char *bucket, const 
 {
     ul_detail_clear();
     if (out == NULL || part_number < 1 || part_number > UL_PART_NUMBER_MAX) {
-        return out == NULL ? TS_ERR_INVALID_ARGUMENT
-                           : ul_fail(TS_ERR_INVALID_ARGUMENT, "part numbers are 1..%d",
-                                     UL_PART_NUMBER_MAX);
+        return out == NULL
+                   ? TS_ERR_INVALID_ARGUMENT
+                   : ul_fail(TS_ERR_INVALID_ARGUMENT, "part numbers are 1..%d", UL_PART_NUMBER_MAX);
     }
     *out = NULL;
     struct ts_buf enc, blob;
@@ -156,7 +155,8 @@ ul_err ul_multipart_part_upload(struct ul_project *p, const char *bucket, const 
     ts_buf_init(&enc, TS_ENCRYPTED_KEY_MAX);
     ts_buf_init(&blob, UL_SIGNED_ID_MAX);
     struct ul_part_upload *pu = calloc(1, sizeof(*pu));
-    ts_err err = pu == NULL ? TS_ERR_NOMEM : upload_open(p, bucket, key, upload_id, &enc, kek, &blob);
+    ts_err err =
+        pu == NULL ? TS_ERR_NOMEM : upload_open(p, bucket, key, upload_id, &enc, kek, &blob);
     if (err == TS_OK) {
         err = ul_upload_part_begin(p, bucket, key, blob.data, blob.len, part_number, &pu->u);
     }
@@ -287,8 +287,8 @@ static ts_err etag_open(const uint8_t key[64], ProtobufCBinaryData sealed, char 
         return TS_ERR_MALFORMED;
     }
     size_t len = sealed.len - 24 - TS_GCM_TAG_SIZE;
-    ts_err err = ts_aesgcm_open(key, sealed.data, sealed.data + 24, sealed.len - 24,
-                                (uint8_t *)out);
+    ts_err err =
+        ts_aesgcm_open(key, sealed.data, sealed.data + 24, sealed.len - 24, (uint8_t *)out);
     out[err == TS_OK ? len : 0] = '\0';
     return err;
 }
@@ -362,12 +362,13 @@ static ts_err prefix_encrypt(struct ul_project *p, const char *bucket, const cha
     if (prefix[len - 1] != '/') {
         return ul_fail(TS_ERR_INVALID_ARGUMENT, "a listing prefix must be empty or end with '/'");
     }
-    ts_err err = ts_access_resolve(ul_access_core(p->access), bucket, prefix, len - 1, out, NULL,
-                                   NULL);
+    ts_err err =
+        ts_access_resolve(ul_access_core(p->access), bucket, prefix, len - 1, out, NULL, NULL);
     return err ? err : ts_buf_append_byte(out, '/');
 }
 
-static ts_err multipart_cursor(struct ul_multipart_iter *it, const struct ul_multipart_list_options *o)
+static ts_err multipart_cursor(struct ul_multipart_iter *it,
+                               const struct ul_multipart_list_options *o)
 {
     if (o == NULL || o->cursor_key == NULL || o->cursor_key[0] == '\0') {
         return TS_OK;
@@ -406,8 +407,8 @@ ul_err ul_multipart_list(struct ul_project *p, const char *bucket,
     ts_buf_init(&it->cursor_key, TS_ENCRYPTED_KEY_MAX);
     ts_buf_init(&it->plain, TS_OBJECT_KEY_MAX + 1);
     it->more = true;
-    ts_err err = prefix_encrypt(p, bucket, opts && opts->prefix ? opts->prefix : "",
-                                &it->enc_prefix);
+    ts_err err =
+        prefix_encrypt(p, bucket, opts && opts->prefix ? opts->prefix : "", &it->enc_prefix);
     if (err == TS_OK) {
         err = multipart_cursor(it, opts);
     }

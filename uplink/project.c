@@ -37,8 +37,8 @@ ul_err ul_project_open(const struct ul_access *access, const struct ul_config *c
     }
     snprintf(p->user_agent, sizeof(p->user_agent), "%s",
              cfg.user_agent ? cfg.user_agent : "tessera-uplink");
-    p->piece_streams_max = cfg.piece_streams_max > 0 ? cfg.piece_streams_max
-                                                     : UL_PIECE_STREAMS_DEFAULT;
+    p->piece_streams_max =
+        cfg.piece_streams_max > 0 ? cfg.piece_streams_max : UL_PIECE_STREAMS_DEFAULT;
     if (p->piece_streams_max > UL_PIECE_STREAMS_MAX) {
         p->piece_streams_max = UL_PIECE_STREAMS_MAX;
     }
@@ -48,8 +48,9 @@ ul_err ul_project_open(const struct ul_access *access, const struct ul_config *c
     ts_err err = ul_access_clone(access, &p->access);
     if (err == TS_OK) {
         err = ts_node_url_parse(ul_access_satellite_url(access), &p->satellite);
-        err = err == TS_OK ? TS_OK : ul_fail(TS_ERR_MALFORMED, "satellite URL \"%s\" is invalid",
-                                             ul_access_satellite_url(access));
+        err = err == TS_OK ? TS_OK
+                           : ul_fail(TS_ERR_MALFORMED, "satellite URL \"%s\" is invalid",
+                                     ul_access_satellite_url(access));
     }
     if (err == TS_OK) {
         err = ul_access_api_key_raw(access, &key);

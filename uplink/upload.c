@@ -90,7 +90,7 @@ struct ul_upload {
      * encrypted ETag travels with the part's last segment. */
     uint32_t part;
     bool part_mode;
-    struct ts_sha256_ctx *sha; /* plaintext hash: the default part ETag */
+    struct ts_sha256_ctx *sha;  /* plaintext hash: the default part ETag */
     char etag[UL_ETAG_MAX + 1]; /* caller's ETag ("" = hex SHA-256 of the plaintext) */
     uint64_t plain_total;
     struct ts_buf etag_sealed;
@@ -199,8 +199,8 @@ static ts_err piece_replace(struct run *r, int i, const struct ts_buf *segment_i
                               &tessera__metainfo__retry_begin_segment_pieces_response__descriptor,
                               (ProtobufCMessage **)&resp);
     struct ul_limit lim;
-    if (err == TS_OK && (resp->n_limits != 1 || resp->limits[0]->piece_num != num ||
-                         resp->segment_id.len == 0)) {
+    if (err == TS_OK &&
+        (resp->n_limits != 1 || resp->limits[0]->piece_num != num || resp->segment_id.len == 0)) {
         err = TS_ERR_PROTOCOL;
     }
     if (err == TS_OK) {
@@ -271,8 +271,8 @@ static void *piece_thread(void *arg)
     for (int i = next_piece(r); i >= 0;) {
         struct ul_piece_source src = {.data = r->slot->pieces[i], .wait = source_wait, .ctx = r};
         ts_buf_clear(&receipt);
-        ts_err err = ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel,
-                                     &receipt);
+        ts_err err =
+            ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel, &receipt);
         if (err != TS_OK && err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece failed segment=%u piece=%u err=%s", r->index,
                          r->limits[i].piece_num, ts_errname(err));
@@ -339,8 +339,8 @@ static void begin_object_fill(struct ul_upload *u, Tessera__Metainfo__BeginObjec
 /* Checks the satellite's redundancy and builds the code once per upload. */
 static ts_err code_setup(struct ul_upload *u, const Tessera__Metainfo__RedundancyScheme *rs)
 {
-    if (rs == NULL || rs->required < 1 || rs->required > rs->success ||
-        rs->success > rs->total || rs->total > TS_EC_SHARES_MAX || rs->share_size == 0 ||
+    if (rs == NULL || rs->required < 1 || rs->required > rs->success || rs->success > rs->total ||
+        rs->total > TS_EC_SHARES_MAX || rs->share_size == 0 ||
         rs->share_size > TS_EC_SHARE_SIZE_MAX) {
         return ul_fail(TS_ERR_PROTOCOL, "the satellite sent an invalid redundancy scheme");
     }
@@ -363,10 +363,9 @@ static ts_err code_setup(struct ul_upload *u, const Tessera__Metainfo__Redundanc
 /* Fills a run from a BeginSegment response: limits, piece key, segment ID. */
 static ts_err run_take_limits(struct run *r, const Tessera__Metainfo__BeginSegmentResponse *bs)
 {
-    if (bs->piece_private_key.len != 64 || bs->n_limits > (size_t)r->n ||
-        bs->segment_id.len == 0) {
-        return ul_fail(TS_ERR_PROTOCOL, "BeginSegment returned %zu limits for n=%d",
-                       bs->n_limits, r->n);
+    if (bs->piece_private_key.len != 64 || bs->n_limits > (size_t)r->n || bs->segment_id.len == 0) {
+        return ul_fail(TS_ERR_PROTOCOL, "BeginSegment returned %zu limits for n=%d", bs->n_limits,
+                       r->n);
     }
     /* A satellite with fewer than n eligible nodes offers between o and n limits; below o the
      * segment could never be committed. */
@@ -386,8 +385,8 @@ static ts_err run_take_limits(struct run *r, const Tessera__Metainfo__BeginSegme
     for (size_t i = 0; i < bs->n_limits; i++) {
         ts_buf_init(&r->receipts[i], TS_ORDER_LIMIT_ENCODED_MAX);
         const Tessera__Metainfo__AddressedOrderLimit *a = bs->limits[i];
-        ts_err err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data,
-                                    a->node_id.len, a->address, a->piece_num, &r->limits[i]);
+        ts_err err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data, a->node_id.len,
+                                    a->address, a->piece_num, &r->limits[i]);
         if (err != TS_OK || a->piece_num >= (uint32_t)r->n) {
             return ul_fail(TS_ERR_PROTOCOL, "BeginSegment limit %zu is malformed", i);
         }
@@ -428,9 +427,9 @@ static ts_err begin_segment_call(struct ul_upload *u, uint32_t index,
     req.header = &h;
     req.items = ptrs;
     req.n_items = 2;
-    ts_err err = ul_meta_call(u->p, "Batch", &req.base,
-                              &tessera__metainfo__batch_response__descriptor,
-                              (ProtobufCMessage **)batch_out);
+    ts_err err =
+        ul_meta_call(u->p, "Batch", &req.base, &tessera__metainfo__batch_response__descriptor,
+                     (ProtobufCMessage **)batch_out);
     if (err != TS_OK) {
         return err;
     }
@@ -744,8 +743,8 @@ ul_err ul_upload_begin(struct ul_project *p, const char *bucket, const char *key
     if (opts != NULL) {
         u->expires_s = opts->expires_s;
         if (opts->parallelism > 0) {
-            u->parallelism = opts->parallelism < UL_PARALLELISM_MAX ? opts->parallelism
-                                                                    : UL_PARALLELISM_MAX;
+            u->parallelism =
+                opts->parallelism < UL_PARALLELISM_MAX ? opts->parallelism : UL_PARALLELISM_MAX;
         }
     }
     ts_err err = ul_key_encrypt(p, bucket, key, key_len, &u->enc_key, u->kek);
@@ -887,9 +886,8 @@ static const Tessera__Metainfo__Object *committed_object(ProtobufCMessage *resp,
         return ((Tessera__Metainfo__CommitObjectResponse *)resp)->object;
     }
     Tessera__Metainfo__BatchResponse *br = (Tessera__Metainfo__BatchResponse *)resp;
-    if (br->n_items == 0 ||
-        br->items[br->n_items - 1]->response_case !=
-            TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_COMMIT_OBJECT) {
+    if (br->n_items == 0 || br->items[br->n_items - 1]->response_case !=
+                                TESSERA__METAINFO__BATCH_RESPONSE_ITEM__RESPONSE_COMMIT_OBJECT) {
         return NULL;
     }
     return br->items[br->n_items - 1]->commit_object->object;
@@ -919,8 +917,7 @@ ul_err ul_upload_commit(struct ul_upload *u, struct ul_object_info *info)
     const Tessera__Metainfo__Object *obj = committed_object(resp, batch);
     if (err == TS_OK && info != NULL) {
         err = ul_info_fill(info, u->key, strlen(u->key), u->kek, u->meta.data, u->meta.len,
-                           u->meta_key, sizeof(u->meta_key), u->meta_nonce,
-                           sizeof(u->meta_nonce));
+                           u->meta_key, sizeof(u->meta_key), u->meta_nonce, sizeof(u->meta_nonce));
         if (err == TS_OK && obj != NULL) {
             info->size = (uint64_t)obj->total_plain_size;
             info->created_s = obj->created_at;

@@ -20,8 +20,10 @@ static ts_err check_source(struct ts_db_conn *c, const uint8_t src[SAT_ID_SIZE],
     }
     struct ts_db_stmt *st = NULL;
     if (err == TS_OK) {
-        err = sat_sql_prepare(c, "SELECT position FROM segments WHERE stream_id = $1 ORDER BY "
-                                 "position", &st, "b", ID_ARG(src));
+        err = sat_sql_prepare(c,
+                              "SELECT position FROM segments WHERE stream_id = $1 ORDER BY "
+                              "position",
+                              &st, "b", ID_ARG(src));
     }
     size_t i = 0;
     while (err == TS_OK) {
@@ -51,9 +53,8 @@ static ts_err set_keys(struct ts_db_conn *c, const uint8_t stream[SAT_ID_SIZE],
         err = sat_sql_exec(c, &changed,
                            "UPDATE segments SET encrypted_key_nonce = $1, encrypted_key = $2 "
                            "WHERE stream_id = $3 AND position = $4",
-                           "bbbi", keys[i].key_nonce, keys[i].key_nonce_len,
-                           keys[i].encrypted_key, keys[i].encrypted_key_len, ID_ARG(stream),
-                           keys[i].position);
+                           "bbbi", keys[i].key_nonce, keys[i].key_nonce_len, keys[i].encrypted_key,
+                           keys[i].encrypted_key_len, ID_ARG(stream), keys[i].position);
         if (err == TS_OK && changed != 1) {
             err = TS_ERR_INVALID_ARGUMENT;
         }
@@ -75,8 +76,8 @@ static ts_err replace_destination(struct ts_db_conn *c, const struct sat_object 
         err = sat_sql_exec(c, NULL,
                            "DELETE FROM objects WHERE project_id = $1 AND bucket_name = $2 AND "
                            "object_key = $3 AND status = 3 AND stream_id <> $4",
-                           "bbbb", ID_ARG(dst->project_id), dst->bucket, dst->bucket_len,
-                           dst->key, dst->key_len, ID_ARG(keep));
+                           "bbbb", ID_ARG(dst->project_id), dst->bucket, dst->bucket_len, dst->key,
+                           dst->key_len, ID_ARG(keep));
     }
     return err;
 }
@@ -165,8 +166,8 @@ ts_err sat_db_object_move(struct ts_db_conn *c, const uint8_t src_stream[SAT_ID_
                            "UPDATE objects SET bucket_name = $1, object_key = $2, version = $3, "
                            "encrypted_metadata_key = $4, encrypted_metadata_nonce = $5 WHERE "
                            "stream_id = $6",
-                           "bbibbb", dst->bucket, dst->bucket_len, dst->key, dst->key_len,
-                           version, dst->metadata_key, dst->metadata_key_len, dst->metadata_nonce,
+                           "bbibbb", dst->bucket, dst->bucket_len, dst->key, dst->key_len, version,
+                           dst->metadata_key, dst->metadata_key_len, dst->metadata_nonce,
                            dst->metadata_nonce_len, ID_ARG(src_stream));
     }
     if (err == TS_OK) {

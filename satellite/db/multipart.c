@@ -104,8 +104,7 @@ ts_err sat_db_objects_pending_scan(struct ts_db_conn *c, const uint8_t project[S
             "AND (object_key > $6 OR (object_key = $6 AND version > $7)) "
             "ORDER BY object_key, version LIMIT $8",
             &st, "bbbibbii", ID_ARG(project), bucket, bucket_len, prefix, prefix_len,
-            (int64_t)bounded, end, end_len, cursor_key, cursor_len, cursor_version,
-            (int64_t)limit);
+            (int64_t)bounded, end, end_len, cursor_key, cursor_len, cursor_version, (int64_t)limit);
     }
     bool stop = false;
     while (err == TS_OK && !stop) {

@@ -287,14 +287,12 @@ TS_WARN_UNUSED ts_err sat_db_segments_delete_range(struct ts_db_conn *c,
                                                    const uint8_t stream_id[SAT_ID_SIZE],
                                                    int64_t from, int64_t to, int64_t *deleted);
 /* Pending multipart objects of a bucket whose key starts with prefix (prefix_len 0 = all), after
- * (cursor_key, cursor_version) in (key, version) order, at most limit; fn as sat_db_objects_scan. */
-TS_WARN_UNUSED ts_err sat_db_objects_pending_scan(struct ts_db_conn *c,
-                                                  const uint8_t project[SAT_ID_SIZE],
-                                                  const uint8_t *bucket, size_t bucket_len,
-                                                  const uint8_t *prefix, size_t prefix_len,
-                                                  const uint8_t *cursor_key, size_t cursor_len,
-                                                  int64_t cursor_version, size_t limit,
-                                                  sat_object_fn fn, void *ctx);
+ * (cursor_key, cursor_version) in (key, version) order, at most limit; fn as sat_db_objects_scan.
+ */
+TS_WARN_UNUSED ts_err sat_db_objects_pending_scan(
+    struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE], const uint8_t *bucket,
+    size_t bucket_len, const uint8_t *prefix, size_t prefix_len, const uint8_t *cursor_key,
+    size_t cursor_len, int64_t cursor_version, size_t limit, sat_object_fn fn, void *ctx);
 /* Deletes the pending object with stream_id and its segments (*segments may be NULL).
  * TS_ERR_NOT_FOUND when no pending object has that stream id. */
 TS_WARN_UNUSED ts_err sat_db_object_delete_pending(struct ts_db_conn *c,
@@ -317,15 +315,15 @@ TS_WARN_UNUSED ts_err sat_db_object_update_metadata(struct ts_db_conn *c,
  * dst is the committed row. TS_ERR_NOT_FOUND when the source is gone. */
 TS_WARN_UNUSED ts_err sat_db_object_copy(struct ts_db_conn *c,
                                          const uint8_t src_stream[SAT_ID_SIZE],
-                                         struct sat_object *dst,
-                                         const struct sat_segment_key *keys, size_t n);
+                                         struct sat_object *dst, const struct sat_segment_key *keys,
+                                         size_t n);
 /* Server-side move: the committed object with src_stream takes the key of dst (bucket, key) at
  * the next version there, with the metadata key/nonce of dst and the n re-wrapped segment keys;
  * any other committed object at the destination is replaced. On success dst is the moved row. */
 TS_WARN_UNUSED ts_err sat_db_object_move(struct ts_db_conn *c,
                                          const uint8_t src_stream[SAT_ID_SIZE],
-                                         struct sat_object *dst,
-                                         const struct sat_segment_key *keys, size_t n);
+                                         struct sat_object *dst, const struct sat_segment_key *keys,
+                                         size_t n);
 
 /* ---- Nodes and aliases ---- */
 /* Creates or refreshes a node from a check-in: address, last_net, public key, free disk,

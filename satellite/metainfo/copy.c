@@ -20,8 +20,7 @@ static ts_err auth_pair(struct sat_metainfo *m, const Tessera__Metainfo__Request
     struct sat_auth other;
     int64_t now = ts_time_now_s();
     if (err == TS_OK && move) {
-        struct sat_request_action act = {SAT_OP_DELETE, bucket.data, bucket.len, key.data,
-                                         key.len};
+        struct sat_request_action act = {SAT_OP_DELETE, bucket.data, bucket.len, key.data, key.len};
         err = sat_apikey_authorize(m->db, h->api_key.data, h->api_key.len, &act, now, &other);
     }
     if (err == TS_OK) {
@@ -93,9 +92,9 @@ static ts_err begin_fn(struct ts_db_conn *c, void *ctx)
 }
 
 /* The shared body of BeginCopyObject and BeginMoveObject (same request and response shapes). */
-static ts_err begin_common(struct sat_metainfo *m, const Tessera__Metainfo__BeginCopyObjectRequest *req,
-                           bool move, Tessera__Metainfo__BeginCopyObjectResponse *resp,
-                           struct sat_arena *a)
+static ts_err begin_common(struct sat_metainfo *m,
+                           const Tessera__Metainfo__BeginCopyObjectRequest *req, bool move,
+                           Tessera__Metainfo__BeginCopyObjectResponse *resp, struct sat_arena *a)
 {
     struct sat_auth auth;
     ts_err err = auth_pair(m, req->header, req->bucket, req->encrypted_key, req->new_bucket,
@@ -163,7 +162,8 @@ ts_err sat_metainfo_begin_move_object(struct sat_metainfo *m,
                                       Tessera__Metainfo__BeginMoveObjectResponse *resp,
                                       struct sat_arena *a)
 {
-    Tessera__Metainfo__BeginCopyObjectRequest creq = TESSERA__METAINFO__BEGIN_COPY_OBJECT_REQUEST__INIT;
+    Tessera__Metainfo__BeginCopyObjectRequest creq =
+        TESSERA__METAINFO__BEGIN_COPY_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__BeginCopyObjectResponse cresp =
         TESSERA__METAINFO__BEGIN_COPY_OBJECT_RESPONSE__INIT;
     creq.header = req->header;
@@ -206,14 +206,15 @@ static ts_err finish_fn(struct ts_db_conn *c, void *ctx)
 {
     struct finish_ctx *fc = ctx;
     struct sat_bucket b;
-    ts_err err = sat_db_bucket_get(c, fc->dst->project_id, fc->dst->bucket, fc->dst->bucket_len,
-                                   &b);
+    ts_err err =
+        sat_db_bucket_get(c, fc->dst->project_id, fc->dst->bucket, fc->dst->bucket_len, &b);
     if (err == TS_OK && fc->move) {
         return sat_db_object_move(c, fc->t->stream_id.data, fc->dst, fc->keys, fc->n);
     }
     if (err == TS_OK && !fc->replace_metadata) {
         struct sat_object *src = malloc(sizeof *src);
-        err = src == NULL ? TS_ERR_NOMEM : sat_db_object_get_by_stream(c, fc->t->stream_id.data, src);
+        err =
+            src == NULL ? TS_ERR_NOMEM : sat_db_object_get_by_stream(c, fc->t->stream_id.data, src);
         if (err == TS_OK) {
             memcpy(fc->dst->metadata, src->metadata, src->metadata_len);
             fc->dst->metadata_len = src->metadata_len;
@@ -282,9 +283,9 @@ static ts_err finish_common(struct sat_metainfo *m, const Tessera__Metainfo__Req
     if (err == TS_OK) {
         err = check_ticket(t, &auth, move);
     }
-    if (err == TS_OK && (fa->metadata_key.len > SAT_WRAPPED_KEY_MAX ||
-                         fa->metadata_nonce.len > TS_NONCE_SIZE ||
-                         fa->metadata.len > TS_METADATA_ENCRYPTED_MAX)) {
+    if (err == TS_OK &&
+        (fa->metadata_key.len > SAT_WRAPPED_KEY_MAX || fa->metadata_nonce.len > TS_NONCE_SIZE ||
+         fa->metadata.len > TS_METADATA_ENCRYPTED_MAX)) {
         err = TS_ERR_TOO_LARGE;
     }
     struct finish_ctx fc = {.t = t,
@@ -350,13 +351,10 @@ ts_err sat_metainfo_finish_move_object(struct sat_metainfo *m,
                                        Tessera__Metainfo__FinishMoveObjectResponse *resp,
                                        struct sat_arena *a)
 {
-    struct finish_args fa = {req->stream_id,
-                             req->new_encrypted_metadata_key,
-                             req->new_encrypted_metadata_nonce,
-                             req->new_segment_keys,
-                             req->n_new_segment_keys,
-                             false,
-                             PB_BYTES(NULL, 0)};
+    struct finish_args fa = {
+        req->stream_id,        req->new_encrypted_metadata_key, req->new_encrypted_metadata_nonce,
+        req->new_segment_keys, req->n_new_segment_keys,         false,
+        PB_BYTES(NULL, 0)};
     return finish_common(m, req->header, &fa, true, a, &resp->object);
 }
 
@@ -374,14 +372,12 @@ static ts_err meta_fn(struct ts_db_conn *c, void *ctx)
     const Tessera__Metainfo__UpdateObjectMetadataRequest *r = mc->req;
     return sat_db_object_update_metadata(c, mc->project, r->bucket.data, r->bucket.len,
                                          r->encrypted_key.data, r->encrypted_key.len,
-                                         r->stream_id.len > 0 ? r->stream_id.data : NULL,
-                                         mc->meta);
+                                         r->stream_id.len > 0 ? r->stream_id.data : NULL, mc->meta);
 }
 
-ts_err sat_metainfo_update_object_metadata(struct sat_metainfo *m,
-                                           const Tessera__Metainfo__UpdateObjectMetadataRequest *req,
-                                           Tessera__Metainfo__UpdateObjectMetadataResponse *resp,
-                                           struct sat_arena *a)
+ts_err sat_metainfo_update_object_metadata(
+    struct sat_metainfo *m, const Tessera__Metainfo__UpdateObjectMetadataRequest *req,
+    Tessera__Metainfo__UpdateObjectMetadataResponse *resp, struct sat_arena *a)
 {
     struct sat_auth auth;
     (void)resp;

@@ -13,8 +13,9 @@ static void send_rate_limited(struct ts_rpc_stream *s, ts_err err)
 {
     if (sat_mi_rate_limited_take() && err == TS_ERR_BUSY) {
         /* Best effort: when the frame cannot be sent the handler's code still goes out. */
-        ts_err sent = ts_rpc_stream_send_error(s, err, "rate limited: too many requests for this "
-                                                       "project, retry later");
+        ts_err sent = ts_rpc_stream_send_error(s, err,
+                                               "rate limited: too many requests for this "
+                                               "project, retry later");
         (void)sent;
     }
 }
@@ -102,8 +103,7 @@ UNARY(list_pending_objects, MI(ListPendingObjectsRequest), MI(ListPendingObjects
       tessera__metainfo__list_pending_objects_response__init, sat_metainfo_list_pending_objects)
 UNARY(delete_pending_object, MI(DeletePendingObjectRequest), MI(DeletePendingObjectResponse),
       tessera__metainfo__delete_pending_object_request__descriptor,
-      tessera__metainfo__delete_pending_object_response__init,
-      sat_metainfo_delete_pending_object)
+      tessera__metainfo__delete_pending_object_response__init, sat_metainfo_delete_pending_object)
 UNARY(begin_copy_object, MI(BeginCopyObjectRequest), MI(BeginCopyObjectResponse),
       tessera__metainfo__begin_copy_object_request__descriptor,
       tessera__metainfo__begin_copy_object_response__init, sat_metainfo_begin_copy_object)
@@ -118,8 +118,7 @@ UNARY(finish_move_object, MI(FinishMoveObjectRequest), MI(FinishMoveObjectRespon
       tessera__metainfo__finish_move_object_response__init, sat_metainfo_finish_move_object)
 UNARY(update_object_metadata, MI(UpdateObjectMetadataRequest), MI(UpdateObjectMetadataResponse),
       tessera__metainfo__update_object_metadata_request__descriptor,
-      tessera__metainfo__update_object_metadata_response__init,
-      sat_metainfo_update_object_metadata)
+      tessera__metainfo__update_object_metadata_response__init, sat_metainfo_update_object_metadata)
 UNARY(retry_begin_segment_pieces, MI(RetryBeginSegmentPiecesRequest),
       MI(RetryBeginSegmentPiecesResponse),
       tessera__metainfo__retry_begin_segment_pieces_request__descriptor,

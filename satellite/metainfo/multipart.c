@@ -14,15 +14,15 @@
 /* ---- Assembly (CommitObject) ---- */
 
 struct assemble_ctx {
-    uint8_t *listed;   /* [SAT_PARTS_MAX + 1]: 1 listed, 2 listed and found complete */
-    uint32_t last;     /* the last listed part (no size minimum) */
+    uint8_t *listed; /* [SAT_PARTS_MAX + 1]: 1 listed, 2 listed and found complete */
+    uint32_t last;   /* the last listed part (no size minimum) */
     int64_t size_min;
-    uint32_t cur;      /* part being summed (0 = none yet) */
+    uint32_t cur; /* part being summed (0 = none yet) */
     int64_t cur_size;
     bool cur_complete;
-    uint32_t *drop;    /* unlisted parts to delete */
+    uint32_t *drop; /* unlisted parts to delete */
     size_t drop_count;
-    ts_err err;        /* first part rule broken */
+    ts_err err; /* first part rule broken */
 };
 
 static void part_close(struct assemble_ctx *ac)
@@ -38,8 +38,8 @@ static void part_close(struct assemble_ctx *ac)
         return; /* reported below as missing */
     }
     if (ac->cur != ac->last && ac->cur_size < ac->size_min && ac->err == TS_OK) {
-        ts_log_info(LOG, "multipart commit refused: part %u has %lld bytes, minimum %lld",
-                    ac->cur, (long long)ac->cur_size, (long long)ac->size_min);
+        ts_log_info(LOG, "multipart commit refused: part %u has %lld bytes, minimum %lld", ac->cur,
+                    (long long)ac->cur_size, (long long)ac->size_min);
         ac->err = TS_ERR_TOO_SMALL;
     }
     ac->listed[ac->cur] = 2;
@@ -266,11 +266,10 @@ static ts_err pending_tx_fn(struct ts_db_conn *c, void *ctx)
     ts_err err = sat_db_bucket_get(c, t->project, t->req->bucket.data, t->req->bucket.len, &b);
     if (err == TS_OK) {
         t->pc->placement = b.placement;
-        err = sat_db_objects_pending_scan(c, t->project, t->req->bucket.data, t->req->bucket.len,
-                                          t->req->prefix.data, t->req->prefix.len,
-                                          t->req->cursor_key.data, t->req->cursor_key.len,
-                                          t->req->cursor_version, t->pc->limit + 1, pending_fn,
-                                          t->pc);
+        err = sat_db_objects_pending_scan(
+            c, t->project, t->req->bucket.data, t->req->bucket.len, t->req->prefix.data,
+            t->req->prefix.len, t->req->cursor_key.data, t->req->cursor_key.len,
+            t->req->cursor_version, t->pc->limit + 1, pending_fn, t->pc);
     }
     return err;
 }
@@ -285,8 +284,8 @@ ts_err sat_metainfo_list_pending_objects(struct sat_metainfo *m,
     if (err == TS_OK) {
         err = sat_mi_check_bucket_name(req->bucket);
     }
-    if (err == TS_OK && (req->prefix.len > TS_ENCRYPTED_KEY_MAX ||
-                         req->cursor_key.len > TS_ENCRYPTED_KEY_MAX)) {
+    if (err == TS_OK &&
+        (req->prefix.len > TS_ENCRYPTED_KEY_MAX || req->cursor_key.len > TS_ENCRYPTED_KEY_MAX)) {
         err = TS_ERR_TOO_LARGE;
     }
     if (err == TS_OK && req->prefix.len > 0 && req->prefix.data[req->prefix.len - 1] != '/') {

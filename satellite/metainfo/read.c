@@ -57,7 +57,8 @@ ts_err sat_metainfo_get_object(struct sat_metainfo *m,
                                Tessera__Metainfo__GetObjectResponse *resp, struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
+    ts_err err =
+        sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }
@@ -252,7 +253,8 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
                                     struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
+    ts_err err =
+        sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }
@@ -319,7 +321,8 @@ ts_err sat_metainfo_delete_object(struct sat_metainfo *m,
                                   struct sat_arena *a)
 {
     struct sat_auth auth;
-    ts_err err = sat_mi_auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
+    ts_err err =
+        sat_mi_auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
     if (err != TS_OK) {
         return err;
     }

@@ -12,10 +12,10 @@
 #include "satellite/orders/orders.h"
 
 struct retry_state {
-    Tessera__Metainfo__SegmentID *seg;      /* verified, unpacked */
+    Tessera__Metainfo__SegmentID *seg; /* verified, unpacked */
     const uint8_t *excluded[TS_EC_SHARES_MAX + SAT_SEGMENT_EXCLUDED_MAX];
     size_t excluded_count;
-    int piece_index[TS_EC_SHARES_MAX];      /* per retried piece: its index in seg->pieces */
+    int piece_index[TS_EC_SHARES_MAX]; /* per retried piece: its index in seg->pieces */
     size_t retry_count;
 };
 
@@ -81,7 +81,8 @@ static ts_err retry_select(struct sat_metainfo *m, const struct retry_state *rs,
     want = want > TS_EC_SHARES_MAX ? TS_EC_SHARES_MAX : want;
     struct sat_node_candidate *cands = calloc(want, sizeof *cands);
     size_t n = 0, got = 0;
-    ts_err err = cands == NULL ? TS_ERR_NOMEM : sat_overlay_select(m->overlay, (int)want, cands, &n);
+    ts_err err =
+        cands == NULL ? TS_ERR_NOMEM : sat_overlay_select(m->overlay, (int)want, cands, &n);
     for (size_t i = 0; err == TS_OK && i < n && got < rs->retry_count; i++) {
         if (!is_excluded(rs, cands[i].id)) {
             chosen[got++] = cands[i];
@@ -105,7 +106,8 @@ static ts_err retry_sign(struct sat_metainfo *m, struct retry_state *rs,
     Tessera__Metainfo__SegmentID next = *rs->seg;
     size_t np = rs->seg->n_pieces, ne = rs->seg->n_excluded_node_ids;
     next.pieces = sat_arena_alloc(a, np * sizeof *next.pieces);
-    next.excluded_node_ids = sat_arena_alloc(a, (ne + rs->retry_count) * sizeof(ProtobufCBinaryData));
+    next.excluded_node_ids =
+        sat_arena_alloc(a, (ne + rs->retry_count) * sizeof(ProtobufCBinaryData));
     resp->limits = sat_arena_alloc(a, rs->retry_count * sizeof *resp->limits);
     struct ts_buf b;
     ts_buf_init(&b, TS_ORDER_LIMIT_ENCODED_MAX);
@@ -122,9 +124,9 @@ static ts_err retry_sign(struct sat_metainfo *m, struct retry_state *rs,
         Tessera__Metainfo__SegmentPiece *sp = sat_arena_alloc(a, sizeof *sp);
         Tessera__Metainfo__AddressedOrderLimit *l = sat_arena_alloc(a, sizeof *l);
         ts_buf_clear(&b);
-        err = sp == NULL || l == NULL ? TS_ERR_NOMEM
-                                      : sat_limit_create(p, m->identity, chosen[i].id,
-                                                         old->piece_num, &b);
+        err = sp == NULL || l == NULL
+                  ? TS_ERR_NOMEM
+                  : sat_limit_create(p, m->identity, chosen[i].id, old->piece_num, &b);
         if (err != TS_OK) {
             break;
         }
@@ -140,9 +142,8 @@ static ts_err retry_sign(struct sat_metainfo *m, struct retry_state *rs,
         l->address = sat_arena_dup(a, chosen[i].address, strlen(chosen[i].address) + 1);
         l->piece_num = old->piece_num;
         resp->limits[resp->n_limits++] = l;
-        err = l->limit.data == NULL || sp->node_id.data == NULL || l->address == NULL
-                  ? TS_ERR_NOMEM
-                  : TS_OK;
+        err = l->limit.data == NULL || sp->node_id.data == NULL || l->address == NULL ? TS_ERR_NOMEM
+                                                                                      : TS_OK;
     }
     ts_buf_release(&b);
     if (err == TS_OK) {
@@ -182,9 +183,9 @@ static ts_err retry_open(struct sat_metainfo *m, const Tessera__Metainfo__Reques
     }
     Tessera__Metainfo__SegmentID *seg = (Tessera__Metainfo__SegmentID *)msg;
     const Tessera__Metainfo__StreamID *sid = seg != NULL ? seg->stream : NULL;
-    if (err == TS_OK && (sid == NULL || sid->project_id.len != SAT_ID_SIZE ||
-                         seg->root_piece_id.len != TS_PIECE_ID_SIZE ||
-                         seg->piece_public_key.len != 32)) {
+    if (err == TS_OK &&
+        (sid == NULL || sid->project_id.len != SAT_ID_SIZE ||
+         seg->root_piece_id.len != TS_PIECE_ID_SIZE || seg->piece_public_key.len != 32)) {
         err = TS_ERR_MALFORMED;
     }
     if (err == TS_OK) {

@@ -307,8 +307,7 @@ static ts_err put_segment_fn(struct ts_db_conn *c, void *ctx)
      * shorter new part leaves nothing stale behind (segments of a part commit in order). */
     int64_t pos = ic->seg->position;
     if (err == TS_OK && ic->sid->multipart && (pos & 0xffffffff) == 0) {
-        err = sat_db_segments_delete_range(c, ic->seg->stream_id, pos + 1, pos | 0x7fffffff,
-                                           NULL);
+        err = sat_db_segments_delete_range(c, ic->seg->stream_id, pos + 1, pos | 0x7fffffff, NULL);
     }
     if (err == TS_OK) {
         err = sat_db_segment_put(c, ic->seg);
@@ -406,8 +405,8 @@ static ts_err commit_object_fn(struct ts_db_conn *c, void *ctx)
     struct commit_ctx *cc = ctx;
     ts_err err = check_pending(c, cc->sid);
     if (err == TS_OK && cc->sid->multipart) {
-        err = sat_mi_parts_assemble(c, cc->sid->stream_id.data, cc->req->parts,
-                                    cc->req->n_parts, cc->m->cfg->part_size_min);
+        err = sat_mi_parts_assemble(c, cc->sid->stream_id.data, cc->req->parts, cc->req->n_parts,
+                                    cc->m->cfg->part_size_min);
     }
     if (err == TS_OK && cc->sid->multipart && cc->req->encrypted_metadata_key.len == 0) {
         /* Keep the metadata given at BeginObject. */

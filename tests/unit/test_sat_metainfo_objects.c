@@ -377,9 +377,8 @@ static size_t pending_count(struct fx *f, const char *bucket)
     return resp.n_items;
 }
 
-static Tessera__Metainfo__DownloadObjectResponse *download(struct fx *f, const char *bucket,
-                                                           const char *key, int64_t plain_offset,
-                                                           ts_err want)
+static Tessera__Metainfo__DownloadObjectResponse *
+download(struct fx *f, const char *bucket, const char *key, int64_t plain_offset, ts_err want)
 {
     Tessera__Metainfo__DownloadObjectRequest req = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse *resp = sat_arena_alloc(&f->a, sizeof *resp);
@@ -511,7 +510,8 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
                            const char *dk, bool move, uint8_t fill, int drop_keys,
                            Tessera__Metainfo__Object **out)
 {
-    Tessera__Metainfo__BeginCopyObjectRequest br = TESSERA__METAINFO__BEGIN_COPY_OBJECT_REQUEST__INIT;
+    Tessera__Metainfo__BeginCopyObjectRequest br =
+        TESSERA__METAINFO__BEGIN_COPY_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__BeginCopyObjectResponse bresp =
         TESSERA__METAINFO__BEGIN_COPY_OBJECT_RESPONSE__INIT;
     br.header = &f->header;
@@ -552,7 +552,8 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
         *out = fresp.object;
         return err;
     }
-    Tessera__Metainfo__FinishCopyObjectRequest fr = TESSERA__METAINFO__FINISH_COPY_OBJECT_REQUEST__INIT;
+    Tessera__Metainfo__FinishCopyObjectRequest fr =
+        TESSERA__METAINFO__FINISH_COPY_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__FinishCopyObjectResponse fresp =
         TESSERA__METAINFO__FINISH_COPY_OBJECT_RESPONSE__INIT;
     fr.header = &f->header;
@@ -734,7 +735,7 @@ static void test_rate_limit(void **state)
     assert_int_equal(sat_mi_limiter_take(l, p1, 1000), TS_ERR_BUSY);
     assert_int_equal(sat_mi_limiter_take(l, p2, 1000), TS_OK); /* per project */
     assert_int_equal(sat_mi_limiter_take(l, p1, 1499), TS_ERR_BUSY);
-    assert_int_equal(sat_mi_limiter_take(l, p1, 1500), TS_OK); /* 2/s: one token per 500 ms */
+    assert_int_equal(sat_mi_limiter_take(l, p1, 1500), TS_OK);  /* 2/s: one token per 500 ms */
     assert_int_equal(sat_mi_limiter_take(l, p1, 99000), TS_OK); /* refilled, capped at 2 */
     assert_int_equal(sat_mi_limiter_take(l, p1, 99000), TS_OK);
     assert_int_equal(sat_mi_limiter_take(l, p1, 99000), TS_ERR_BUSY);

@@ -39,16 +39,15 @@ static void get_ok(struct ul_project *pr, const char *bucket, const char *key, u
     uint64_t got = 0;
     bool equal = false;
     ul_err err = e2e_get_verify(pr, bucket, key, 0, -1, seed, &got, &equal);
-    CHECK(err == UL_OK, "download %s/%s: %s (%s)", bucket, key, ul_errname(err),
-          ul_error_detail());
+    CHECK(err == UL_OK, "download %s/%s: %s (%s)", bucket, key, ul_errname(err), ul_error_detail());
     CHECK(got == size && equal, "download %s/%s: %llu bytes, equal=%d", bucket, key,
           (unsigned long long)got, equal);
 }
 
 /* Uploads part number of size bytes: bytes [offset, offset + size) of the object named seed. */
 static void part_put(struct ul_project *pr, const char *bucket, const char *key, const char *id,
-                     uint32_t number, uint64_t offset, size_t size, uint64_t seed,
-                     const char *etag, struct ul_part_info *info)
+                     uint32_t number, uint64_t offset, size_t size, uint64_t seed, const char *etag,
+                     struct ul_part_info *info)
 {
     struct ul_part_upload *pu = NULL;
     CHECK_OK(ul_multipart_part_upload(pr, bucket, key, id, number, &pu));
@@ -124,8 +123,8 @@ static void scenario_multipart(struct ul_project *pr)
     CHECK(pi.part_number == 1 && pi.size == sizes[0] && strlen(pi.etag) == 64, "part 1 info");
     char etag1[UL_ETAG_MAX + 1];
     memcpy(etag1, pi.etag, sizeof etag1);
-    part_put(pr, "mpu", "dir/movie", id, 2, 0, sizes[1], seeds[1], "d41d8cd98f00b204e9800998ecf8427e",
-             &pi);
+    part_put(pr, "mpu", "dir/movie", id, 2, 0, sizes[1], seeds[1],
+             "d41d8cd98f00b204e9800998ecf8427e", &pi);
     part_put(pr, "mpu", "dir/movie", id, 4, 0, 5000, 104, NULL, &pi);
 
     struct ul_part_iter *pit = NULL;

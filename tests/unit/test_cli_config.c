@@ -239,8 +239,8 @@ static void test_inspect_shows_caveats_but_no_keys(void **state)
     char *g = make_grant(7);
     struct ul_access *root = NULL, *shared = NULL;
     assert_int_equal(ul_access_parse(g, &root), UL_OK);
-    struct ul_permission perm = {.allow_download = true, .allow_list = true,
-                                 .not_after_s = 1796083200};
+    struct ul_permission perm = {
+        .allow_download = true, .allow_list = true, .not_after_s = 1796083200};
     struct ul_share_prefix pre = {.bucket = "photos", .prefix = "2024/"};
     assert_int_equal(ul_access_share(root, &perm, &pre, 1, &shared), UL_OK);
     char *text = NULL;

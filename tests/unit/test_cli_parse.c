@@ -52,17 +52,17 @@ static void test_url_bad_ones(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "",                  /* empty */
-        "ts://",             /* no bucket */
-        "ts:///key",         /* empty bucket */
-        "ts://ab/key",       /* too short */
-        "ts://Photos/x",     /* upper case */
-        "ts://-abc/x",       /* starts with '-' */
-        "ts://abc-/x",       /* ends with '-' */
-        "ts://ab_c/x",       /* underscore */
-        "ts://a b c/x",      /* space */
-        "sj://bucket/key",   /* another scheme */
-        "http://host/x",     /* another scheme */
+        "",                /* empty */
+        "ts://",           /* no bucket */
+        "ts:///key",       /* empty bucket */
+        "ts://ab/key",     /* too short */
+        "ts://Photos/x",   /* upper case */
+        "ts://-abc/x",     /* starts with '-' */
+        "ts://abc-/x",     /* ends with '-' */
+        "ts://ab_c/x",     /* underscore */
+        "ts://a b c/x",    /* space */
+        "sj://bucket/key", /* another scheme */
+        "http://host/x",   /* another scheme */
         "ts://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/x", /* 64 chars */
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
@@ -73,7 +73,8 @@ static void test_url_bad_ones(void **state)
     }
     /* a 63-character bucket is fine; a 1025-byte key is not */
     char url[2200];
-    snprintf(url, sizeof url, "ts://%.63s/k", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    snprintf(url, sizeof url, "ts://%.63s/k",
+             "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
     struct cli_loc l;
     assert_int_equal(cli_loc_parse(url, &l, NULL, 0), TS_OK);
     memcpy(url, "ts://abc/", 9);
@@ -128,9 +129,8 @@ static void test_time_relative_and_now(void **state)
         const char *text;
         int64_t want;
     } ok[] = {
-        {"now", now},         {"+1h", now + 3600},   {"+7d", now + 7 * 86400},
-        {"+30s", now + 30},   {"-5m", now - 300},    {"+1h30m", now + 5400},
-        {"+2w", now + 14 * 86400},                   {"+0s", now},
+        {"now", now},       {"+1h", now + 3600},    {"+7d", now + 7 * 86400},  {"+30s", now + 30},
+        {"-5m", now - 300}, {"+1h30m", now + 5400}, {"+2w", now + 14 * 86400}, {"+0s", now},
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(ok); i++) {
         int64_t t = 0;
@@ -143,11 +143,29 @@ static void test_time_bad_ones(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "",   "tomorrow", "+",  "+h", "+1", "+1y", "+1h-", "1h", "++1h", "+99999999999999999999d",
-        "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31", "2026-12-01T24:00:00Z",
-        "2026-12-01T00:60:00Z", "2026-12-01T00:00:00", "2026-12-01T00:00:00+1:00",
-        "2026-12-01T00:00:00.Z", "2026-12-01T00:00:00Zjunk", "26-12-01", "2026/12/01",
-        "2026-12-01T00:00:00+24:00", "NOW",
+        "",
+        "tomorrow",
+        "+",
+        "+h",
+        "+1",
+        "+1y",
+        "+1h-",
+        "1h",
+        "++1h",
+        "+99999999999999999999d",
+        "2026-13-01T00:00:00Z",
+        "2026-02-29T00:00:00Z",
+        "2026-04-31",
+        "2026-12-01T24:00:00Z",
+        "2026-12-01T00:60:00Z",
+        "2026-12-01T00:00:00",
+        "2026-12-01T00:00:00+1:00",
+        "2026-12-01T00:00:00.Z",
+        "2026-12-01T00:00:00Zjunk",
+        "26-12-01",
+        "2026/12/01",
+        "2026-12-01T00:00:00+24:00",
+        "NOW",
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
         int64_t t = 0;
@@ -176,9 +194,20 @@ static void test_range_forms(void **state)
     assert_int_equal(r.length, 500);
     assert_int_equal(cli_range_parse("bytes=-1", &r), TS_OK);
     assert_true(r.suffix);
-    static const char *bad[] = {"",     "-",    "bytes=", "5",     "10-5",  "-0",
-                                "a-b",  " 1-2", "1-2 ",   "1--2",  "+1-2",  "1-2-3",
-                                "bytes=1-2,4-5", "99999999999999999999-"};
+    static const char *bad[] = {"",
+                                "-",
+                                "bytes=",
+                                "5",
+                                "10-5",
+                                "-0",
+                                "a-b",
+                                " 1-2",
+                                "1-2 ",
+                                "1--2",
+                                "+1-2",
+                                "1-2-3",
+                                "bytes=1-2,4-5",
+                                "99999999999999999999-"};
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
         assert_int_equal(cli_range_parse(bad[i], &r), TS_ERR_INVALID_ARGUMENT);
     }
@@ -214,10 +243,22 @@ static void test_meta_json_bad_ones_leave_entries(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "",          "[]",          "{",          "{\"a\"}",       "{\"a\":1}",
-        "{\"a\":\"b\",}", "{\"a\":\"b\"} x", "{\"a\":{\"b\":\"c\"}}", "{'a':'b'}",
-        "{\"a\":\"b\" \"c\":\"d\"}", "{\"\":\"v\"}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}",
-        "{\"a\":\"\\x41\"}", "{\"a\":\"line\nbreak\"}", "{\"k\":\"1\",\"k\":\"2\"}",
+        "",
+        "[]",
+        "{",
+        "{\"a\"}",
+        "{\"a\":1}",
+        "{\"a\":\"b\",}",
+        "{\"a\":\"b\"} x",
+        "{\"a\":{\"b\":\"c\"}}",
+        "{'a':'b'}",
+        "{\"a\":\"b\" \"c\":\"d\"}",
+        "{\"\":\"v\"}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\x41\"}",
+        "{\"a\":\"line\nbreak\"}",
+        "{\"k\":\"1\",\"k\":\"2\"}",
     };
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
         struct cli_meta m;
@@ -295,8 +336,12 @@ static const struct cli_opt t_opts[T_COUNT] = {
     [T_META] = {"meta", 0, CLI_REPEAT, "K=V", "meta"},
 };
 static const struct cli_spec t_spec = {
-    .usage = "t SRC DST", .summary = "test", .opts = t_opts, .opt_count = T_COUNT,
-    .positional_min = 2, .positional_max = 2,
+    .usage = "t SRC DST",
+    .summary = "test",
+    .opts = t_opts,
+    .opt_count = T_COUNT,
+    .positional_min = 2,
+    .positional_max = 2,
 };
 
 static int parse(struct cli_args *a, char *err, int argc, ...)
@@ -318,11 +363,13 @@ static void test_args_table(void **state)
     char err[160];
     /* "-" is positional (stdin), option values are taken verbatim even when they start with '-',
      * options may follow positionals, --x=v works, repeats accumulate */
-    assert_int_equal(parse(&a, err, 8, "cp", "-", "ts://b/k", "--range", "-500", "-r",
-                           "--meta=a=1", "--meta"), -1);
+    assert_int_equal(
+        parse(&a, err, 8, "cp", "-", "ts://b/k", "--range", "-500", "-r", "--meta=a=1", "--meta"),
+        -1);
     assert_string_equal(err, "--meta needs a value");
-    assert_int_equal(parse(&a, err, 9, "cp", "-", "ts://b/k", "--range", "-500", "-r",
-                           "--meta=a=1", "--meta", "b=2"), 0);
+    assert_int_equal(parse(&a, err, 9, "cp", "-", "ts://b/k", "--range", "-500", "-r", "--meta=a=1",
+                           "--meta", "b=2"),
+                     0);
     assert_string_equal(a.positional[0], "-");
     assert_string_equal(a.positional[1], "ts://b/k");
     assert_string_equal(cli_args_get(&a, T_RANGE), "-500");
@@ -382,7 +429,8 @@ static void test_progress_text(void **state)
     assert_string_equal(b, "3.0 MiB");
     /* 1 MiB of 4 MiB in 1 s: 25 %, 1.0 MiB/s, 3 s left */
     cli_progress_format(line, sizeof line, 1u << 20, 4u << 20, true, 1000);
-    assert_string_equal(line, " 25% [######..................] 1.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 0:03");
+    assert_string_equal(line,
+                        " 25% [######..................] 1.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 0:03");
     cli_progress_format(line, sizeof line, 2048, 0, false, 2000);
     assert_string_equal(line, "2.0 KiB  1.0 KiB/s");
     cli_progress_format(line, sizeof line, 0, 0, true, 0); /* empty object: done at once */

@@ -16,8 +16,8 @@
 
 static ts_err join(char *out, size_t size, const char *a, const char *b, const char *c)
 {
-    int n = snprintf(out, size, "%s%s%s%s%s", a, b ? "/" : "", b ? b : "", c ? "/" : "",
-                     c ? c : "");
+    int n =
+        snprintf(out, size, "%s%s%s%s%s", a, b ? "/" : "", b ? b : "", c ? "/" : "", c ? c : "");
     return n < 0 || (size_t)n >= size ? TS_ERR_TOO_LARGE : TS_OK;
 }
 
@@ -49,8 +49,8 @@ bool cli_access_name_valid(const char *name)
     }
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '_' || ch == '.';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
         if (!ok) {
             return false;
         }
@@ -165,16 +165,16 @@ ts_err cli_access_remove(const struct cli_config *c, const char *name)
 {
     char path[PATH_MAX], in_use[CLI_ACCESS_NAME_MAX + 1], in_use_path[PATH_MAX];
     ts_err err = access_path(c, name, path, sizeof path);
-    bool was_in_use = err == TS_OK && cli_access_in_use(c, in_use) == TS_OK &&
-                      strcmp(in_use, name) == 0;
+    bool was_in_use =
+        err == TS_OK && cli_access_in_use(c, in_use) == TS_OK && strcmp(in_use, name) == 0;
     if (err == TS_OK && unlink(path) != 0) {
         err = errno == ENOENT ? TS_ERR_NOT_FOUND : TS_ERR_IO;
         if (err == TS_ERR_IO) {
             ts_log_error("cli.config", "unlink failed path=%s errno=%d", path, errno);
         }
     }
-    if (err == TS_OK && was_in_use && join(in_use_path, sizeof in_use_path, c->dir, IN_USE_FILE,
-                                           NULL) == TS_OK) {
+    if (err == TS_OK && was_in_use &&
+        join(in_use_path, sizeof in_use_path, c->dir, IN_USE_FILE, NULL) == TS_OK) {
         (void)unlink(in_use_path);
     }
     return err;

@@ -39,8 +39,8 @@ static ts_err caveat_paths(struct ts_buf *out, const struct ts_caveat *c)
             err = cli_json_string(out, bucket);
         }
         if (err == TS_OK) {
-            err = ts_buf_printf(out, ", \"encrypted_prefix_bytes\": %zu, \"encrypted_prefix\": ",
-                                p->prefix_len);
+            err = ts_buf_printf(
+                out, ", \"encrypted_prefix_bytes\": %zu, \"encrypted_prefix\": ", p->prefix_len);
         }
         if (err == TS_OK) {
             err = hex(out, p->prefix, p->prefix_len);
@@ -59,13 +59,12 @@ static ts_err caveat(struct ts_buf *out, const uint8_t *data, size_t len)
         ts_caveat_release(&c);
         return ts_buf_append_str(out, "{\"undecodable\": true}");
     }
-    ts_err err = ts_buf_printf(out,
-                               "{\"disallow_reads\": %s, \"disallow_writes\": %s, "
-                               "\"disallow_lists\": %s, \"disallow_deletes\": %s",
-                               c.disallow_reads ? "true" : "false",
-                               c.disallow_writes ? "true" : "false",
-                               c.disallow_lists ? "true" : "false",
-                               c.disallow_deletes ? "true" : "false");
+    ts_err err =
+        ts_buf_printf(out,
+                      "{\"disallow_reads\": %s, \"disallow_writes\": %s, "
+                      "\"disallow_lists\": %s, \"disallow_deletes\": %s",
+                      c.disallow_reads ? "true" : "false", c.disallow_writes ? "true" : "false",
+                      c.disallow_lists ? "true" : "false", c.disallow_deletes ? "true" : "false");
     if (err == TS_OK && c.path_count > 0) {
         err = caveat_paths(out, &c);
     }

@@ -261,7 +261,8 @@ ts_err cli_meta_add_json(struct cli_meta *m, const char *json, char *why, size_t
     }
     if (err != TS_OK) {
         if (err == TS_ERR_INVALID_ARGUMENT && why != NULL && why[0] == 0) {
-            say(why, why_size, "metadata must be a JSON object of strings, like {\"key\":\"value\"}");
+            say(why, why_size,
+                "metadata must be a JSON object of strings, like {\"key\":\"value\"}");
         }
         meta_truncate(m, count0, text0);
     }

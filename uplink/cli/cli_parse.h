@@ -19,16 +19,16 @@
 /* ---- Locations ---- */
 
 enum cli_loc_kind {
-    CLI_LOC_LOCAL, /* a file or directory path */
-    CLI_LOC_STDIO, /* "-": stdin as a source, stdout as a destination */
+    CLI_LOC_LOCAL,  /* a file or directory path */
+    CLI_LOC_STDIO,  /* "-": stdin as a source, stdout as a destination */
     CLI_LOC_REMOTE, /* ts://bucket[/key] */
 };
 
 struct cli_loc {
     enum cli_loc_kind kind;
-    const char *path;                      /* CLI_LOC_LOCAL: borrowed from the argument */
-    char bucket[TS_BUCKET_NAME_MAX + 1];   /* CLI_LOC_REMOTE */
-    char key[TS_OBJECT_KEY_MAX + 1];       /* CLI_LOC_REMOTE: "" for the bucket itself */
+    const char *path;                    /* CLI_LOC_LOCAL: borrowed from the argument */
+    char bucket[TS_BUCKET_NAME_MAX + 1]; /* CLI_LOC_REMOTE */
+    char key[TS_OBJECT_KEY_MAX + 1];     /* CLI_LOC_REMOTE: "" for the bucket itself */
 };
 
 /* Parses an argument. "ts://bucket", "ts://bucket/", "ts://bucket/a/b" are remote (the key is

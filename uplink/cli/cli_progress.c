@@ -67,16 +67,15 @@ void cli_progress_format(char *out, size_t out_size, uint64_t done, uint64_t tot
 static void draw(struct cli_progress *p, int64_t now_ms)
 {
     char line[160];
-    cli_progress_format(line, sizeof line, p->done, p->total, p->total_known,
-                        now_ms - p->start_ms);
+    cli_progress_format(line, sizeof line, p->done, p->total, p->total_known, now_ms - p->start_ms);
     /* \r and "clear to end of line" keep one line even when the text gets shorter. */
     fprintf(stderr, "\r%.40s %s\033[K", p->label, line);
     fflush(stderr);
     p->last_draw_ms = now_ms;
 }
 
-void cli_progress_start(struct cli_progress *p, const char *label, uint64_t total,
-                        bool total_known, bool force_off)
+void cli_progress_start(struct cli_progress *p, const char *label, uint64_t total, bool total_known,
+                        bool force_off)
 {
     memset(p, 0, sizeof(*p));
     p->enabled = !force_off && isatty(STDERR_FILENO);

@@ -22,8 +22,8 @@ struct cli_progress {
 };
 
 /* Starts a bar; enabled only when stderr is a tty and force_off is false. */
-void cli_progress_start(struct cli_progress *p, const char *label, uint64_t total,
-                        bool total_known, bool force_off);
+void cli_progress_start(struct cli_progress *p, const char *label, uint64_t total, bool total_known,
+                        bool force_off);
 void cli_progress_add(struct cli_progress *p, uint64_t bytes);
 /* Draws the final state and ends the line (no-op when disabled). */
 void cli_progress_finish(struct cli_progress *p);

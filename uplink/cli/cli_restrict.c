@@ -29,8 +29,9 @@ enum {
 static const struct cli_opt restrict_opts[O_COUNT] = {
     [O_READONLY] = {"readonly", 0, CLI_FLAG, NULL, "allow only downloads and listing"},
     [O_WRITEONLY] = {"writeonly", 0, CLI_FLAG, NULL, "allow only uploads and deletes"},
-    [O_READWRITE] = {"readwrite", 0, CLI_FLAG, NULL, "allow everything (share: default is "
-                                                     "read-only)"},
+    [O_READWRITE] = {"readwrite", 0, CLI_FLAG, NULL,
+                     "allow everything (share: default is "
+                     "read-only)"},
     [O_NO_READS] = {"disallow-reads", 0, CLI_FLAG, NULL, "forbid downloads"},
     [O_NO_WRITES] = {"disallow-writes", 0, CLI_FLAG, NULL, "forbid uploads"},
     [O_NO_LISTS] = {"disallow-lists", 0, CLI_FLAG, NULL, "forbid listing"},
@@ -79,8 +80,7 @@ static int permissions(const struct cli_args *a, bool share, struct ul_permissio
     perm->allow_list = !wo && !a->set[O_NO_LISTS];
     perm->allow_upload = !ro && !a->set[O_NO_WRITES];
     perm->allow_delete = !ro && !a->set[O_NO_DELETES];
-    if (!perm->allow_download && !perm->allow_list && !perm->allow_upload &&
-        !perm->allow_delete) {
+    if (!perm->allow_download && !perm->allow_list && !perm->allow_upload && !perm->allow_delete) {
         fprintf(stderr, "tessera: these options allow nothing\n");
         return -1;
     }

@@ -21,8 +21,9 @@ int cli_session_config(struct cli_session *s, const char *config_dir)
     }
     ts_err err = cli_config_open(&s->config, config_dir);
     if (err != TS_OK) {
-        fprintf(stderr, "tessera: no config directory: set --config-dir, TESSERA_CONFIG_DIR or "
-                        "HOME (%s)\n",
+        fprintf(stderr,
+                "tessera: no config directory: set --config-dir, TESSERA_CONFIG_DIR or "
+                "HOME (%s)\n",
                 ts_strerror(err));
         return CLI_EXIT_ERROR;
     }

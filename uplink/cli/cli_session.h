@@ -15,10 +15,15 @@
 
 /* Option-table rows shared by the commands. */
 #define CLI_OPT_ACCESS                                                                             \
-    {"access", 0, CLI_VALUE, "A", "access grant or saved access name (default: the one in use)"}
+    {                                                                                              \
+        "access", 0, CLI_VALUE, "A", "access grant or saved access name (default: the one in use)" \
+    }
 #define CLI_OPT_CONFIG_DIR                                                                         \
-    {"config-dir", 0, CLI_VALUE, "D", "config directory (default: $TESSERA_CONFIG_DIR or "        \
-                                      "~/.config/tessera)"}
+    {                                                                                              \
+        "config-dir", 0, CLI_VALUE, "D",                                                           \
+            "config directory (default: $TESSERA_CONFIG_DIR or "                                   \
+            "~/.config/tessera)"                                                                   \
+    }
 
 struct cli_session {
     struct cli_config config;

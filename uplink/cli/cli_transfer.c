@@ -50,8 +50,7 @@ static ssize_t read_some(int fd, uint8_t *buf, size_t cap)
     return n;
 }
 
-int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket,
-                    const char *key)
+int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket, const char *key)
 {
     int fd = path == NULL ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -154,8 +153,7 @@ static int pump_download(struct cli_transfer *t, struct ul_download *d, int fd, 
     return rc;
 }
 
-int cli_download_file(struct cli_transfer *t, const char *bucket, const char *key,
-                      const char *path)
+int cli_download_file(struct cli_transfer *t, const char *bucket, const char *key, const char *path)
 {
     struct ul_download_options o;
     struct ul_download *d = NULL;
@@ -175,9 +173,8 @@ int cli_download_file(struct cli_transfer *t, const char *bucket, const char *ke
                  : -1;
         if (fd < 0) {
             ul_download_close(d);
-            return local_fail("cannot create", path, n > 0 && (size_t)n < sizeof part
-                                                       ? errno
-                                                       : ENAMETOOLONG);
+            return local_fail("cannot create", path,
+                              n > 0 && (size_t)n < sizeof part ? errno : ENAMETOOLONG);
         }
     }
     int rc = pump_download(t, d, fd, key, path, &err);

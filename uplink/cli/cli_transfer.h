@@ -17,18 +17,17 @@
 
 struct cli_transfer {
     struct cli_session *s;
-    struct ul_upload_options upload;                        /* expiry, metadata, parallelism */
-    struct ul_metadata_entry meta[CLI_META_ENTRIES_MAX];    /* upload.metadata points here */
-    bool meta_given;      /* --metadata/--meta: replaces the source's metadata on remote copies */
+    struct ul_upload_options upload;                     /* expiry, metadata, parallelism */
+    struct ul_metadata_entry meta[CLI_META_ENTRIES_MAX]; /* upload.metadata points here */
+    bool meta_given; /* --metadata/--meta: replaces the source's metadata on remote copies */
     struct cli_range range;
     bool range_given;
-    bool quiet; /* no progress bar */
+    bool quiet;   /* no progress bar */
     uint8_t *buf; /* CLI_TRANSFER_BUFFER_SIZE bytes */
 };
 
 /* Each returns an exit code after printing what went wrong (cli_exit.h). */
-int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket,
-                    const char *key);
+int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket, const char *key);
 int cli_download_file(struct cli_transfer *t, const char *bucket, const char *key,
                       const char *path);
 int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *src_key,

@@ -76,8 +76,9 @@ static int read_passphrase(char *out, size_t cap)
 {
     if (!isatty(STDIN_FILENO)) {
         if (read_line(STDIN_FILENO, out, cap) != 0 || out[0] == 0) {
-            fprintf(stderr, "tessera: expected the passphrase on the first line of stdin (1..%d "
-                            "bytes)\n",
+            fprintf(stderr,
+                    "tessera: expected the passphrase on the first line of stdin (1..%d "
+                    "bytes)\n",
                     TS_PASSPHRASE_MAX);
             ts_wipe(out, cap);
             return -1;
@@ -108,8 +109,9 @@ static int save_access(struct cli_session *s, const char *name, const char *gran
 {
     ts_err err = cli_access_save(&s->config, name, grant, force);
     if (err == TS_ERR_EXISTS) {
-        fprintf(stderr, "tessera: an access named \"%s\" exists already (use --force to replace "
-                        "it)\n",
+        fprintf(stderr,
+                "tessera: an access named \"%s\" exists already (use --force to replace "
+                "it)\n",
                 name);
         return CLI_EXIT_ERROR;
     }
@@ -129,8 +131,9 @@ static int save_access(struct cli_session *s, const char *name, const char *gran
 
 static int bad_name(const char *name)
 {
-    fprintf(stderr, "tessera: bad access name \"%s\": 1-%d characters of A-Z a-z 0-9 - _ ., not "
-                    "starting with '.'\n",
+    fprintf(stderr,
+            "tessera: bad access name \"%s\": 1-%d characters of A-Z a-z 0-9 - _ ., not "
+            "starting with '.'\n",
             name, CLI_ACCESS_NAME_MAX);
     return CLI_EXIT_USAGE;
 }
@@ -312,8 +315,7 @@ static int access_list(int argc, char **argv)
             ul_access_parse((char *)text.data, &acc) == UL_OK) {
             sat = ul_access_satellite_url(acc);
         }
-        printf("%c %-20s %s\n", strcmp(in_use, names.name[i]) == 0 ? '*' : ' ', names.name[i],
-               sat);
+        printf("%c %-20s %s\n", strcmp(in_use, names.name[i]) == 0 ? '*' : ' ', names.name[i], sat);
         ul_access_free(acc);
         ts_buf_release_secret(&text);
     }
@@ -422,8 +424,8 @@ static const struct {
     const struct cli_spec *spec; /* NULL: restrict prints its own */
     int (*run)(int argc, char **argv);
 } subcommands[] = {
-    {"create", &create_spec, access_create},   {"import", &import_spec, access_import},
-    {"list", &list_spec, access_list},         {"use", &use_spec, access_use},
+    {"create", &create_spec, access_create},    {"import", &import_spec, access_import},
+    {"list", &list_spec, access_list},          {"use", &use_spec, access_use},
     {"inspect", &inspect_spec, access_inspect}, {"remove", &remove_spec, access_remove},
     {"restrict", NULL, access_restrict},
 };

@@ -60,8 +60,8 @@ static int bucket_cmd(int argc, char **argv, bool make)
     if (bucket_arg(a.positional[0], &loc) != 0) {
         return CLI_EXIT_USAGE;
     }
-    rc = cli_session_open(&s, cli_args_get(&a, B_CONFIG_DIR - base), cli_args_get(&a, B_ACCESS - base),
-                          true);
+    rc = cli_session_open(&s, cli_args_get(&a, B_CONFIG_DIR - base),
+                          cli_args_get(&a, B_ACCESS - base), true);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
@@ -76,8 +76,9 @@ static int bucket_cmd(int argc, char **argv, bool make)
         fprintf(stderr, "tessera: no such bucket \"%s\"\n", loc.bucket);
         rc = CLI_EXIT_NOT_FOUND;
     } else if (err == UL_ERR_NOT_EMPTY) {
-        fprintf(stderr, "tessera: bucket \"%s\" is not empty (remove its objects, or use "
-                        "--force)\n",
+        fprintf(stderr,
+                "tessera: bucket \"%s\" is not empty (remove its objects, or use "
+                "--force)\n",
                 loc.bucket);
         rc = CLI_EXIT_ERROR;
     } else if (err != UL_OK) {

@@ -33,10 +33,12 @@ enum {
 };
 static const struct cli_opt cp_opts[P_COUNT] = {
     [P_RECURSIVE] = {"recursive", 'r', CLI_FLAG, NULL, "copy a directory or an object prefix"},
-    [P_RANGE] = {"range", 0, CLI_VALUE, "R", "download only bytes START-END (or START-, -N, "
-                                             "bytes=...)"},
-    [P_PARALLELISM] = {"parallelism", 'p', CLI_VALUE, "N", "segments uploaded at once, 1-4 "
-                                                           "(default 2)"},
+    [P_RANGE] = {"range", 0, CLI_VALUE, "R",
+                 "download only bytes START-END (or START-, -N, "
+                 "bytes=...)"},
+    [P_PARALLELISM] = {"parallelism", 'p', CLI_VALUE, "N",
+                       "segments uploaded at once, 1-4 "
+                       "(default 2)"},
     [P_EXPIRES] = {"expires", 0, CLI_VALUE, "T", "the object expires at T (RFC 3339, +7d)"},
     [P_METADATA] = {"metadata", 0, CLI_VALUE, "JSON", "user metadata {\"key\":\"value\",...}"},
     [P_META] = {"meta", 0, CLI_REPEAT, "K=V", "one user metadata entry"},
@@ -140,8 +142,7 @@ static int upload_options(struct cp *c)
         }
     }
     for (size_t i = 0; i < c->meta.count; i++) {
-        c->t.meta[i] = (struct ul_metadata_entry){.key = c->meta.key[i],
-                                                  .value = c->meta.value[i]};
+        c->t.meta[i] = (struct ul_metadata_entry){.key = c->meta.key[i], .value = c->meta.value[i]};
     }
     c->t.meta_given = c->meta.count > 0;
     c->t.upload.metadata = c->t.meta;
@@ -169,8 +170,9 @@ static int check_combination(struct cp *c, bool move)
             return -1;
         }
         if (cli_range_parse(range, &c->t.range) != TS_OK) {
-            fprintf(stderr, "tessera: --range \"%s\": expected START-END, START-, -N or "
-                            "bytes=START-END\n",
+            fprintf(stderr,
+                    "tessera: --range \"%s\": expected START-END, START-, -N or "
+                    "bytes=START-END\n",
                     range);
             return -1;
         }

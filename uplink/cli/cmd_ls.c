@@ -23,9 +23,10 @@ static const struct cli_spec ls_spec = {
     .opts = ls_opts,
     .opt_count = L_COUNT,
     .positional_max = 1,
-    .notes = "Output: buckets as \"CREATED NAME\"; objects as \"OBJ CREATED SIZE KEY\", prefixes as\n"
-             "\"PRE KEY/\". Keys are listed in the order of their encrypted forms, not "
-             "alphabetically.\n",
+    .notes =
+        "Output: buckets as \"CREATED NAME\"; objects as \"OBJ CREATED SIZE KEY\", prefixes as\n"
+        "\"PRE KEY/\". Keys are listed in the order of their encrypted forms, not "
+        "alphabetically.\n",
 };
 
 static int list_buckets(struct cli_session *s)
@@ -92,9 +93,8 @@ int cmd_ls(int argc, char **argv)
         return rc;
     }
     char why[160] = "";
-    if (a.positional_count > 0 &&
-        (cli_loc_parse(a.positional[0], &loc, why, sizeof why) != TS_OK ||
-         loc.kind != CLI_LOC_REMOTE)) {
+    if (a.positional_count > 0 && (cli_loc_parse(a.positional[0], &loc, why, sizeof why) != TS_OK ||
+                                   loc.kind != CLI_LOC_REMOTE)) {
         fprintf(stderr, "tessera: \"%s\": %s\n", a.positional[0],
                 why[0] ? why : "expected ts://bucket[/prefix]");
         return CLI_EXIT_USAGE;

@@ -79,8 +79,9 @@ int cmd_rm(int argc, char **argv)
     }
     bool rec = a.set[R_RECURSIVE];
     if (!rec && (loc.key[0] == 0 || loc.key[strlen(loc.key) - 1] == '/')) {
-        fprintf(stderr, "tessera: \"%s\" names a bucket or prefix: use -r to delete everything "
-                        "under it, or rb to remove a bucket\n",
+        fprintf(stderr,
+                "tessera: \"%s\" names a bucket or prefix: use -r to delete everything "
+                "under it, or rb to remove a bucket\n",
                 a.positional[0]);
         return CLI_EXIT_USAGE;
     }

@@ -119,7 +119,8 @@ TS_WARN_UNUSED ts_err sim_net_write_ready(const struct sim_net *net, int generat
 void sim_net_print(const struct sim_net *net);
 /* Supervises until SIGINT/SIGTERM: logs components that exit. On SIGUSR1 it restarts every
  * component that is not running (tests kill and revive the satellite this way), waits for it to
- * be ready and rewrites dir/pids and dir/ready. */
+ * be ready and rewrites dir/pids and dir/ready ("ready <n>" for the n-th restart, or
+ * "failed <n>"). */
 void sim_net_wait(struct sim_net *net);
 /* Stops every component still running (nodes first, then the satellite). Idempotent. */
 void sim_net_stop(struct sim_net *net);

@@ -319,6 +319,11 @@ static ts_err restart_dead(struct sim_net *net, int generation)
      * only hourly); a restarted node counts once its ready file is back. */
     int64_t since_s = 0;
     remove_file(net->opts.dir, "ready");
+    /* Reap first: a component killed a moment ago may not have been noticed yet. */
+    sim_proc_reap(&net->satellite);
+    for (int i = 0; i < net->opts.nodes; i++) {
+        sim_proc_reap(&net->nodes[i].proc);
+    }
     if (net->satellite.pid == 0) {
         ts_log_info(LOG, "restarting the satellite");
         err = start_satellite(net);
@@ -339,7 +344,13 @@ static ts_err restart_dead(struct sim_net *net, int generation)
         err = sim_net_write_ready(net, generation);
     }
     if (err != TS_OK) {
+        char path[SIM_PATH_MAX], line[32];
         ts_log_error(LOG, "restart failed: %s", ts_strerror(err));
+        snprintf(line, sizeof line, "failed %d\n", generation);
+        if (sim_path(path, sizeof path, net->opts.dir, "ready") == TS_OK &&
+            ts_fs_write_atomic(path, line, strlen(line), 0644) != TS_OK) {
+            ts_log_error(LOG, "cannot write %s", path);
+        }
     }
     return err;
 }

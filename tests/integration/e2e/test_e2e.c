@@ -281,17 +281,23 @@ static void scenario_faults(void)
     CHECK(k.done, "the kill hook did not run");
     CHECK(err == UL_OK, "upload with 2 of 10 nodes killed: %s (%s)", ul_errname(err),
           ul_error_detail());
+    /* The satellite cannot know the two nodes died a moment ago (they look online for hours),
+     * so it may hand out their limits: with t = k + 1 = 5 of up to 10 holders, two dead ones
+     * among them fail the download (known limit, see docs/sim.md). Revive them to verify. */
+    printf("dead nodes hold %d and %d pieces; reviving them before the download\n",
+           planet_node_piece_count(&e2e_planet, 1), planet_node_piece_count(&e2e_planet, 2));
+    CHECK(planet_revive(&e2e_planet) == 0, "nodes 1 and 2 did not come back");
     get_ok(pr, "faults", "killed-during", 0, -1, 7, size);
     printf("upload with n-o nodes killed mid-upload: ok, download identical\n");
 
     /* A node serving corrupted bytes: upload one segment, corrupt its piece on one holder. */
     int before[11];
-    for (int i = 3; i <= 10; i++) {
+    for (int i = 1; i <= 10; i++) {
         before[i] = planet_node_piece_count(&e2e_planet, i);
     }
     put_ok(pr, "faults", "corrupt-me", 5 * MiB + 11, 8);
     int victim = 0;
-    for (int i = 3; i <= 10 && victim == 0; i++) {
+    for (int i = 1; i <= 10 && victim == 0; i++) {
         if (planet_node_piece_count(&e2e_planet, i) > before[i]) {
             victim = i;
         }
@@ -315,20 +321,20 @@ static void scenario_threshold(void)
      * cannot know which were killed a second ago (nodes look online for 4 h). */
     start("threshold", 5, "4/5/5/5", NULL);
     struct ul_project *pr = e2e_open(e2e_planet.grant);
-    make_bucket(pr, "k");
+    make_bucket(pr, "threshold");
     uint64_t size = 3 * MiB + 1;
-    put_ok(pr, "k", "obj", size, 9);
+    put_ok(pr, "threshold", "obj", size, 9);
     for (int i = 1; i <= 5; i++) {
         CHECK(planet_node_piece_count(&e2e_planet, i) == 1, "node %d holds %d pieces, want 1", i,
               planet_node_piece_count(&e2e_planet, i));
     }
     CHECK(planet_kill_node(&e2e_planet, 5, SIGKILL) == 0, "kill node 5");
-    get_ok(pr, "k", "obj", 0, -1, 9, size);
+    get_ok(pr, "threshold", "obj", 0, -1, 9, size);
     printf("exactly k = 4 nodes alive: download identical\n");
     CHECK(planet_kill_node(&e2e_planet, 4, SIGKILL) == 0, "kill node 4");
     uint64_t got = 0;
     bool equal = false;
-    ul_err err = e2e_get_verify(pr, "k", "obj", 0, -1, 9, &got, &equal);
+    ul_err err = e2e_get_verify(pr, "threshold", "obj", 0, -1, 9, &got, &equal);
     CHECK(err == UL_ERR_NOT_ENOUGH_SHARES, "k-1 nodes: got %s (%s), want NOT_ENOUGH_SHARES",
           ul_errname(err), ul_error_detail());
     CHECK(strstr(ul_strerror(err), "not enough") != NULL, "message: %s", ul_strerror(err));

@@ -224,6 +224,11 @@ static int wait_ready(struct planet *p, int generation)
             gen == generation) {
             return 0;
         }
+        if (sscanf(text, "failed %d", &gen) == 1 && gen == generation) {
+            fprintf(stderr, "planet %s: the sim could not restart components; see %s/logs\n",
+                    p->name, p->dir);
+            return -1;
+        }
         int status = 0;
         if (waitpid(p->sim_pid, &status, WNOHANG) == p->sim_pid) {
             fprintf(stderr, "planet %s: tessera-sim exited (status %d) before the network was "

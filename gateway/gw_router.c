@@ -150,6 +150,10 @@ static const struct gw_op *select_object_op(struct gw_ctx *ctx, const char *m)
 static const struct gw_op *select_op(struct gw_ctx *ctx)
 {
     const char *m = ctx->req.method;
+    if (ctx->bucket != NULL && ctx->key == NULL && strcmp(m, "GET") == 0 &&
+        gw_req_has_query(&ctx->req, "versioning")) {
+        return &gw_op_bucket_versioning; /* truthful: buckets are never versioned */
+    }
     for (size_t i = 0; i < TS_ARRAY_LEN(unsupported_subresources); i++) {
         if (gw_req_has_query(&ctx->req, unsupported_subresources[i])) {
             return NULL;
@@ -194,6 +198,17 @@ static bool authenticate(struct gw_ctx *ctx)
     if (err == TS_OK) {
         ctx->authenticated = true;
         return true;
+    }
+    if (err == TS_ERR_AUTH_FAILED && ts_log_get_level() == TS_LOG_DEBUG) {
+        /* what we signed, for a client author comparing with their canonical request */
+        struct ts_buf canon;
+        ts_buf_init(&canon, GW_URI_MAX * 8);
+        if (gw_sigv4_canonical_request(&ctx->req, &ctx->auth, &canon) == TS_OK &&
+            ts_buf_reserve(&canon, 0) == TS_OK) {
+            ts_log_debug(LOG, "signature mismatch req=%s canonical_request=\"%s\"",
+                         ctx->request_id, (const char *)canon.data);
+        }
+        ts_buf_release(&canon);
     }
     ctx->cred = NULL;
     if (err == TS_ERR_AUTH_FAILED) {

@@ -184,7 +184,7 @@ TS_WARN_UNUSED ts_err gw_etag_synthetic(char out[80]);
 
 /* ---- operations ---- */
 extern const struct gw_op gw_op_list_buckets, gw_op_create_bucket, gw_op_head_bucket,
-    gw_op_delete_bucket, gw_op_bucket_location;
+    gw_op_delete_bucket, gw_op_bucket_location, gw_op_bucket_versioning;
 extern const struct gw_op gw_op_put_object, gw_op_get_object, gw_op_head_object,
     gw_op_delete_object, gw_op_delete_objects, gw_op_copy_object;
 extern const struct gw_op gw_op_list_objects, gw_op_list_objects_v2;

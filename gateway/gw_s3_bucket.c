@@ -90,9 +90,33 @@ static void head_bucket(struct gw_ctx *ctx)
     ctx->resp.status = 200;
 }
 
+/* True when the bucket holds no object an S3 client can see (only multipart state, or nothing
+ * listable: uploads that were aborted leave pending objects the satellite still counts). */
+static bool only_hidden_objects(struct gw_ctx *ctx)
+{
+    struct ul_list_options opts = {"", NULL, true, false};
+    struct ul_object_iter *it = NULL;
+    bool hidden_only = ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it) == UL_OK;
+    while (hidden_only) {
+        const struct ul_object_info *o = NULL;
+        if (ul_object_iter_next(it, &o) != UL_OK) {
+            hidden_only = false;
+        } else if (o == NULL) {
+            break;
+        } else if (strncmp(o->key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) != 0) {
+            hidden_only = false;
+        }
+    }
+    ul_object_iter_free(it);
+    return hidden_only;
+}
+
 static void delete_bucket(struct gw_ctx *ctx)
 {
     ul_err err = ul_bucket_delete(ctx->cred->project, ctx->bucket, false);
+    if (err == UL_ERR_NOT_EMPTY && only_hidden_objects(ctx)) {
+        err = ul_bucket_delete(ctx->cred->project, ctx->bucket, true);
+    }
     if (err != UL_OK) {
         gw_s3_error_ul(ctx, err);
         return;
@@ -126,6 +150,30 @@ static void bucket_location(struct gw_ctx *ctx)
     ts_buf_release(&xml);
 }
 
+/* GetBucketVersioning: Tessera buckets are never versioned, which S3 expresses as a
+ * configuration without a Status. */
+static void bucket_versioning(struct gw_ctx *ctx)
+{
+    struct ul_bucket_info bi;
+    ul_err err = ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi);
+    if (err != UL_OK) {
+        gw_s3_error_ul(ctx, err);
+        return;
+    }
+    struct ts_buf xml;
+    struct gw_xml x;
+    ts_buf_init(&xml, 1024);
+    gw_xml_begin(&x, &xml);
+    gw_xml_open(&x, "VersioningConfiguration", GW_S3_XMLNS);
+    gw_xml_close(&x);
+    if (gw_xml_end(&x) == TS_OK) {
+        gw_s3_xml_answer(ctx, 200, &xml);
+    } else {
+        gw_s3_error(ctx, GW_S3_INTERNAL, NULL);
+    }
+    ts_buf_release(&xml);
+}
+
 const struct gw_op gw_op_list_buckets = {"ListBuckets", GW_BODY_NONE, list_buckets, NULL, NULL,
                                          NULL};
 const struct gw_op gw_op_create_bucket = {"CreateBucket", GW_BODY_BUFFER, nothing, NULL,
@@ -136,3 +184,5 @@ const struct gw_op gw_op_delete_bucket = {"DeleteBucket", GW_BODY_NONE, delete_b
                                           NULL, NULL};
 const struct gw_op gw_op_bucket_location = {"GetBucketLocation", GW_BODY_NONE, bucket_location,
                                             NULL, NULL, NULL};
+const struct gw_op gw_op_bucket_versioning = {"GetBucketVersioning", GW_BODY_NONE,
+                                              bucket_versioning, NULL, NULL, NULL};

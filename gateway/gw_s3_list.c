@@ -310,6 +310,11 @@ static void list_objects(struct gw_ctx *ctx, bool v2)
     }
     ts_err limit;
     ul_err err = gather(ctx, &lp, &l, &limit);
+    if (err == UL_OK && l.count == 0) {
+        /* the satellite lists a missing bucket as empty; S3 says NoSuchBucket */
+        struct ul_bucket_info bi;
+        err = ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi);
+    }
     if (err != UL_OK) {
         gw_s3_error_ul(ctx, err);
         goto done;

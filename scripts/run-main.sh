@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# run-main.sh BUILD_DIR: the README's main job. Starts the local network with tessera-sim when it
-# has been built; until then runs the core demo (encrypt, erasure-code, lose pieces, rebuild).
+# run-main.sh BUILD_DIR: the README's main job (`make run`). Starts a local Tessera network with
+# tessera-sim (a satellite and 10 storage nodes on 127.0.X.1, RS 4/6/8/10), shows a round trip
+# through the tessera CLI, prints the access grant and example commands, and keeps the network
+# running until Ctrl-C. Extra arguments go to `tessera-sim demo` (e.g. --dir D to keep the data).
 set -euo pipefail
 build=${1:?build dir}
-if [ -x "$build/sim/tessera-sim" ]; then
-	exec "$build/sim/tessera-sim" demo
+shift
+sim="$build/sim/tessera-sim"
+if [ ! -x "$sim" ]; then
+	echo "run-main.sh: $sim is missing; build first (make build)" >&2
+	exit 1
 fi
-exec "$build/sim/tessera-core-demo"
+exec "$sim" demo "$@"

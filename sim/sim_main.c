@@ -74,8 +74,12 @@ static ts_err find_program(const char *env, const char *sub, const char *name, c
     if (slash != NULL) {
         *slash = 0;
     }
+    char real[PATH_MAX];
     int len = snprintf(out, size, "%s/../%s/%s", self, sub, name);
     if (len > 0 && (size_t)len < size && executable(out)) {
+        if (realpath(out, real) != NULL && strlen(real) < size) {
+            memcpy(out, real, strlen(real) + 1); /* shown to the user: no "sim/../" */
+        }
         return TS_OK;
     }
     len = snprintf(out, size, "%s/%s", self, name);

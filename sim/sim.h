@@ -33,6 +33,8 @@
 struct sim_proc {
     char name[32]; /* "satellite", "node-7" */
     char log_path[SIM_PATH_MAX];
+    char env_path[SIM_PATH_MAX]; /* optional "KEY=VALUE" lines added to its environment at each
+                                    start (tests: D/nodes/X/env, e.g. TS_TEST_CLOCK_OFFSET_S) */
     pid_t pid;
     int exit_status; /* wait status once it ended */
     bool exited;
@@ -78,7 +80,8 @@ struct sim_net {
 };
 
 /* ---- Processes (sim_proc.c) ---- */
-/* Starts argv[0] (a path) with stdout and stderr appended to p->log_path, in its own process
+/* Starts argv[0] (a path) with stdout and stderr appended to p->log_path (and the variables of
+ * p->env_path when that file exists) in its own process
  * group, with PR_SET_PDEATHSIG = SIGKILL so it never outlives the sim. Call from the main thread
  * (PDEATHSIG follows the thread that forked). TS_ERR_IO when fork or the log file fails. */
 TS_WARN_UNUSED ts_err sim_proc_start(struct sim_proc *p, char *const argv[]);

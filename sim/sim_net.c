@@ -87,6 +87,9 @@ ts_err sim_net_init(struct sim_net *net, const struct sim_opts *opts)
             snprintf(rel, sizeof rel, "logs/node-%d.log", i + 1);
             err = sim_path(n->proc.log_path, sizeof n->proc.log_path, opts->dir, rel);
         }
+        if (err == TS_OK) {
+            err = sim_path(n->proc.env_path, sizeof n->proc.env_path, n->dir, "env");
+        }
     }
     return err;
 }

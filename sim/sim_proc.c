@@ -16,8 +16,11 @@
 
 #define LOG "sim"
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(char *const argv[], int out_fd, int err_fd, pid_t parent)
+extern char **environ;
+
+/* In the child, between fork and exec: only async-signal-safe calls. envp NULL = inherit. */
+static void child_exec(char *const argv[], char *const envp[], int out_fd, int err_fd,
+                       pid_t parent)
 {
     /* A hard stop of the sim (SIGKILL, crash) must not leave orphans. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -39,7 +42,7 @@ static void child_exec(char *const argv[], int out_fd, int err_fd, pid_t parent)
     if (devnull >= 0) {
         dup2(devnull, STDIN_FILENO);
     }
-    execv(argv[0], argv);
+    execve(argv[0], argv, envp != NULL ? envp : environ);
     static const char msg[] = "tessera-sim: exec failed\n";
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
@@ -55,17 +58,60 @@ static int open_log(const char *path)
     return fd;
 }
 
+#define SIM_ENV_FILE_MAX 4096
+#define SIM_ENV_EXTRA_MAX 16
+
+/* environ plus the KEY=VALUE lines of path (in text, which must outlive the result). NULL when
+ * there is no such file (inherit). */
+static char **env_with_file(const char *path, char *text, size_t text_size)
+{
+    FILE *f = path[0] != 0 ? fopen(path, "r") : NULL;
+    if (f == NULL) {
+        return NULL;
+    }
+    size_t len = fread(text, 1, text_size - 1, f);
+    fclose(f);
+    text[len] = 0;
+    size_t count = 0;
+    while (environ[count] != NULL) {
+        count++;
+    }
+    char **envp = calloc(count + SIM_ENV_EXTRA_MAX + 1, sizeof *envp);
+    if (envp == NULL) {
+        return NULL;
+    }
+    memcpy(envp, environ, count * sizeof *envp);
+    size_t limit = count + SIM_ENV_EXTRA_MAX;
+    for (char *line = text; *line != 0 && count < limit;) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL) {
+            *nl = 0;
+        }
+        if (strchr(line, '=') != NULL && line[0] != '#') {
+            envp[count++] = line;
+        }
+        if (nl == NULL) {
+            break;
+        }
+        line = nl + 1;
+    }
+    return envp;
+}
+
 ts_err sim_proc_start(struct sim_proc *p, char *const argv[])
 {
+    static char env_text[SIM_ENV_FILE_MAX];
     int fd = open_log(p->log_path);
     if (fd < 0) {
         return TS_ERR_IO;
     }
+    char **envp = env_with_file(p->env_path, env_text, sizeof env_text);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-        child_exec(argv, fd, fd, parent);
+        child_exec(argv, envp, fd, fd, parent);
     }
+    free(envp);
     close(fd);
     if (pid < 0) {
         ts_log_error(LOG, "fork failed for %s: %s", p->name, strerror(errno));
@@ -123,7 +169,7 @@ ts_err sim_proc_run(char *const argv[], const char *log_path, char *out, size_t 
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-        child_exec(argv, pipefd[1], log_fd, parent);
+        child_exec(argv, NULL, pipefd[1], log_fd, parent);
     }
     close(pipefd[1]);
     close(log_fd);

@@ -12,17 +12,24 @@
  *   satcrash    the satellite killed mid-upload leaves no visible object; it works after restart
  *   production  120 nodes at 29/52/80/110, a 70 MiB object
  *   cli         mb / cp up / ls / cp down / cmp with the tessera CLI
+ *   settlement  a node settles its orders; the same window sent again is counted once
  */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "e2e.h"
+#include "identity/identity.h"
+#include "satellite/config.h"
+#include "satellite/db/satdb.h"
 
 static const char *test_db;
 static int test_ip_base;
@@ -585,6 +592,141 @@ static void scenario_cli(void)
     free(data);
 }
 
+/* ---- settlement ---- */
+
+struct bandwidth_query {
+    struct ts_node_id id;
+    int64_t total;
+};
+
+static ts_err bandwidth_fn(struct ts_db_conn *c, void *ctx)
+{
+    struct bandwidth_query *q = ctx;
+    return sat_db_node_bandwidth_total(c, q->id.bytes, 0, INT64_MAX / 2, -1, &q->total);
+}
+
+/* Settled bytes the satellite recorded for node index (read from its DB). */
+static int64_t settled_bytes(int index)
+{
+    char path[PLANET_PATH_MAX + 64];
+    struct sat_config *cfg = calloc(1, sizeof *cfg);
+    struct ts_identity *id = NULL;
+    struct ts_db *db = NULL;
+    struct bandwidth_query q = {.total = -1};
+    CHECK(cfg != NULL && sat_config_load(cfg, e2e_planet.sat_dir) == TS_OK, "satellite config");
+    snprintf(path, sizeof path, "%s/nodes/%d/identity", e2e_planet.dir, index);
+    CHECK(ts_identity_load(path, &id) == TS_OK, "node identity %s", path);
+    q.id = *ts_identity_id(id);
+    CHECK(ts_db_open(cfg->db_url, &db) == TS_OK, "open %s", cfg->db_url);
+    CHECK(ts_db_tx_read(db, bandwidth_fn, &q) == TS_OK, "bandwidth query");
+    ts_db_close(db);
+    ts_identity_free(id);
+    free(cfg);
+    return q.total;
+}
+
+static int count_files(const char *dir, char names[][256], int max)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (d == NULL) {
+        return 0;
+    }
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (e->d_name[0] != '.' && n < max) {
+            snprintf(names[n++], 256, "%s", e->d_name);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    CHECK(in != NULL && out != NULL, "copy %s -> %s", from, to);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        CHECK(fwrite(buf, 1, n, out) == n, "write %s", to);
+    }
+    fclose(in);
+    CHECK(fclose(out) == 0, "close %s", to);
+}
+
+static void wait_unsent_empty(const char *unsent)
+{
+    char names[64][256];
+    for (int i = 0; i < 600 && count_files(unsent, names, 64) > 0; i++) {
+        e2e_sleep_ms(100);
+    }
+    CHECK(count_files(unsent, names, 64) == 0, "orders in %s were not settled", unsent);
+}
+
+static void scenario_settlement(void)
+{
+    start("settlement", 10, NULL, NULL);
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    make_bucket(pr, "settle");
+    put_ok(pr, "settle", "obj", 3 * MiB, 50);
+    get_ok(pr, "settle", "obj", 0, -1, 50, 3 * MiB);
+    int node = 0;
+    for (int i = 1; i <= 10 && node == 0; i++) {
+        node = planet_node_piece_count(&e2e_planet, i) > 0 ? i : 0;
+    }
+    CHECK(node != 0, "no node holds a piece");
+    char dir[PLANET_PATH_MAX + 64], unsent[PLANET_PATH_MAX + 64], saved[PLANET_PATH_MAX + 64];
+    char names[64][256], from[PLANET_PATH_MAX + 400], to[PLANET_PATH_MAX + 400];
+    snprintf(dir, sizeof dir, "%s/nodes/%d", e2e_planet.dir, node);
+    snprintf(unsent, sizeof unsent, "%s/storage/orders/unsent", dir);
+    snprintf(saved, sizeof saved, "%s/saved-orders", dir);
+    CHECK(mkdir(saved, 0700) == 0, "mkdir %s", saved);
+    /* Stop the node so its order files are complete, keep a copy to resend later. */
+    CHECK(planet_kill_node(&e2e_planet, node, SIGTERM) == 0, "stop node %d", node);
+    int64_t deadline_tries = 0;
+    while (kill(e2e_planet.node_pids[node], 0) == 0 && deadline_tries++ < 300) {
+        e2e_sleep_ms(50);
+    }
+    int files = count_files(unsent, names, 64);
+    CHECK(files > 0, "node %d has no unsent orders", node);
+    for (int i = 0; i < files; i++) {
+        snprintf(from, sizeof from, "%s/%s", unsent, names[i]);
+        snprintf(to, sizeof to, "%s/%s", saved, names[i]);
+        copy_file(from, to);
+    }
+    /* Its clock 4 h ahead, the node sees this hour's window as finished and settles at once,
+     * then every second. */
+    snprintf(from, sizeof from, "%s/env", dir);
+    FILE *f = fopen(from, "w");
+    CHECK(f != NULL && fputs("TS_TEST_CLOCK_OFFSET_S=14400\n", f) >= 0 && fclose(f) == 0,
+          "write %s", from);
+    snprintf(from, sizeof from, "%s/config", dir);
+    f = fopen(from, "a");
+    CHECK(f != NULL && fputs("settlement-interval = 1\nsettlement-delay = 0\n", f) >= 0 &&
+              fclose(f) == 0,
+          "append to %s", from);
+    e2e_sleep_ms(300); /* let the sim notice the exit before the revive */
+    CHECK(planet_revive(&e2e_planet) == 0, "node %d did not restart", node);
+    wait_unsent_empty(unsent);
+    int64_t first = settled_bytes(node);
+    CHECK(first > 0, "the satellite recorded %lld settled bytes for node %d", (long long)first,
+          node);
+    printf("node %d settled %d window file(s): %lld bytes recorded\n", node, files,
+           (long long)first);
+    /* The node sends the same windows again (as after a lost answer). */
+    for (int i = 0; i < files; i++) {
+        snprintf(from, sizeof from, "%s/%s", saved, names[i]);
+        snprintf(to, sizeof to, "%s/%s", unsent, names[i]);
+        copy_file(from, to);
+    }
+    wait_unsent_empty(unsent);
+    int64_t second = settled_bytes(node);
+    CHECK(second == first, "after a resend the satellite records %lld bytes, first %lld",
+          (long long)second, (long long)first);
+    printf("resent windows accepted and counted once: %lld bytes\n", (long long)second);
+    ul_project_close(pr);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4 || (strcmp(argv[2], "sqlite") != 0 && strcmp(argv[2], "postgres") != 0)) {
@@ -602,6 +744,7 @@ int main(int argc, char **argv)
         {"faults", scenario_faults},         {"threshold", scenario_threshold},
         {"access", scenario_access},         {"satcrash", scenario_satcrash},
         {"production", scenario_production}, {"cli", scenario_cli},
+        {"settlement", scenario_settlement},
     };
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         if (strcmp(argv[1], scenarios[i].name) == 0) {

@@ -157,5 +157,12 @@ rclone copy gw:rclone-bucket/tree "$T/rc-back"
 diff -r "$T/rc" "$T/rc-back"
 rclone purge gw:rclone-bucket
 
+echo "== clean stop"
+kill -TERM "$GW_PID"
+rc=0; wait "$GW_PID" || rc=$?
+GW_PID=""
+[ $rc = 0 ] || { echo "gateway exited with status $rc"; exit 1; }
+if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$T/gateway.log"; then exit 1; fi
+
 ok=1
 echo "gateway integration: all passed"

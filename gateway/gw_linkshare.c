@@ -107,7 +107,7 @@ static ul_err collect(struct ul_project *p, const char *bucket, const char *pref
         (*count)++;
     }
     ul_object_iter_free(it);
-    if (err == UL_OK) {
+    if (err == UL_OK && *count > 1) {
         qsort(*out, *count, sizeof **out, name_cmp);
     }
     return err;

@@ -131,7 +131,9 @@ static ul_err gather(struct gw_ctx *ctx, const struct list_params *lp, struct li
     if (err != UL_OK || *limit != TS_OK) {
         return err;
     }
-    qsort(l->items, l->count, sizeof l->items[0], entry_cmp);
+    if (l->count > 1) {
+        qsort(l->items, l->count, sizeof l->items[0], entry_cmp);
+    }
     /* fold duplicate common prefixes */
     size_t w = 0;
     for (size_t r = 0; r < l->count; r++) {

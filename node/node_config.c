@@ -142,33 +142,109 @@ static ts_err add_trusted(struct node_config *cfg, const char *v, struct msg *m)
     return TS_OK;
 }
 
-static ts_err set_key(struct node_config *cfg, const char *key, const char *v, struct msg *m)
+ts_err node_config_parse_duration(const char *text, int64_t *out_s)
 {
-    long x = 0;
-    if (strcmp(key, "identity-dir") == 0) {
-        return copy_str(cfg->identity_dir, sizeof cfg->identity_dir, v, key, m);
+    static const struct {
+        char unit;
+        int64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    const char *p = text;
+    int64_t total = 0;
+    if (*p == 0) {
+        return TS_ERR_CONFIG;
     }
-    if (strcmp(key, "storage-dir") == 0) {
-        return copy_str(cfg->storage_dir, sizeof cfg->storage_dir, v, key, m);
+    while (*p != 0) {
+        char *end = NULL;
+        if (!isdigit((unsigned char)*p)) {
+            return TS_ERR_CONFIG;
+        }
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (errno != 0 || v > 100LL * 366 * 86400) {
+            return TS_ERR_CONFIG;
+        }
+        if (*end == 0 && p == text) { /* a bare number: seconds */
+            *out_s = v;
+            return TS_OK;
+        }
+        size_t u = 0;
+        while (u < TS_ARRAY_LEN(units) && units[u].unit != tolower((unsigned char)*end)) {
+            u++;
+        }
+        if (u == TS_ARRAY_LEN(units) || (end[0] != 0 && isalpha((unsigned char)end[1]))) {
+            return TS_ERR_CONFIG; /* no unit, an unknown one, or "ms" (nodes count seconds) */
+        }
+        total += v * units[u].seconds;
+        if (total > 100LL * 366 * 86400) {
+            return TS_ERR_CONFIG;
+        }
+        p = end + 1;
     }
-    if (strcmp(key, "wallet") == 0) {
-        return copy_str(cfg->wallet, sizeof cfg->wallet, v, key, m);
-    }
-    if (strcmp(key, "email") == 0) {
-        return copy_str(cfg->email, sizeof cfg->email, v, key, m);
-    }
-    if (strcmp(key, "ready-file") == 0) {
-        return copy_str(cfg->ready_file, sizeof cfg->ready_file, v, key, m);
-    }
-    if (strcmp(key, "trust") == 0) {
+    *out_s = total;
+    return TS_OK;
+}
+
+/* How a key's value is parsed. */
+enum kind {
+    K_STR,      /* copied (size = buffer size) */
+    K_SECONDS,  /* duration into an int64_t field, min..max seconds */
+    K_BYTES,    /* size into an int64_t field */
+    K_INT,      /* whole number into an int field, min..max */
+    K_BOOL,     /* true/false into an int field */
+    K_LISTEN,   /* host:port */
+    K_DASHBOARD, /* host:port or "" */
+    K_TRUST,    /* satellite node URLs, added */
+    K_EXTERNAL, /* host:port with a nonzero port */
+};
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t offset, size;
+    int64_t min, max;
+};
+
+#define F(field) offsetof(struct node_config, field), sizeof(((struct node_config *)0)->field)
+#define YEAR_S (366LL * 24 * 3600)
+static const struct key KEYS[] = {
+    {"identity-dir", K_STR, F(identity_dir), 0, 0},
+    {"storage-dir", K_STR, F(storage_dir), 0, 0},
+    {"wallet", K_STR, F(wallet), 0, 0},
+    {"email", K_STR, F(email), 0, 0},
+    {"ready-file", K_STR, F(ready_file), 0, 0},
+    {"trust", K_TRUST, 0, 0, 0, 0},
+    {"listen", K_LISTEN, 0, 0, 0, 0},
+    {"dashboard", K_DASHBOARD, 0, 0, 0, 0},
+    {"external-address", K_EXTERNAL, F(external_address), 0, 0},
+    {"allocated", K_BYTES, F(allocated_bytes), 0, 0},
+    {"checkin-free-space-min", K_BYTES, F(checkin_free_space_min_bytes), 0, 0},
+    {"max-concurrent", K_INT, F(max_concurrent), 1, 100000},
+    {"min-difficulty", K_INT, F(difficulty_min), 0, TS_ID_DIFFICULTY_MAX},
+    {"checkin-interval", K_SECONDS, F(checkin_interval_s), 1, YEAR_S},
+    {"settlement-interval", K_SECONDS, F(settlement_interval_s), 1, YEAR_S},
+    {"settlement-delay", K_SECONDS, F(settlement_delay_s), 0, YEAR_S},
+    {"ttl-interval", K_SECONDS, F(ttl_interval_s), 1, YEAR_S},
+    {"ttl-grace", K_SECONDS, F(ttl_grace_s), 0, YEAR_S},
+    {"retain-skew", K_SECONDS, F(retain_skew_s), 0, YEAR_S},
+    {"trash-keep", K_SECONDS, F(trash_keep_s), 0, 10 * YEAR_S},
+    {"trash-interval", K_SECONDS, F(trash_interval_s), 1, YEAR_S},
+    {"local", K_BOOL, F(local), 0, 1},
+};
+#undef F
+
+static ts_err set_special(struct node_config *cfg, const struct key *k, const char *v,
+                          struct msg *m)
+{
+    char host[TS_HOST_NAME_MAX + 1];
+    uint16_t port = 0;
+    switch (k->kind) {
+    case K_TRUST:
         return add_trusted(cfg, v, m);
-    }
-    if (strcmp(key, "listen") == 0) {
+    case K_LISTEN:
         return parse_addr(v, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port) == TS_OK
                    ? TS_OK
                    : fail(m, "listen must be host:port, not '%s'", v);
-    }
-    if (strcmp(key, "dashboard") == 0) {
+    case K_DASHBOARD:
         if (*v == 0) {
             cfg->dashboard_host[0] = 0;
             return TS_OK;
@@ -177,57 +253,65 @@ static ts_err set_key(struct node_config *cfg, const char *key, const char *v, s
                           &cfg->dashboard_port) == TS_OK
                    ? TS_OK
                    : fail(m, "dashboard must be host:port or empty, not '%s'", v);
-    }
-    if (strcmp(key, "allocated") == 0) {
-        return node_config_parse_size(v, &cfg->allocated_bytes) == TS_OK
-                   ? TS_OK
-                   : fail(m, "allocated must be a size like 500GB or 2TiB, not '%s'", v);
-    }
-    if (strcmp(key, "max-concurrent") == 0) {
-        if (parse_int(v, 1, 100000, &x) != TS_OK) {
-            return fail(m, "max-concurrent must be 1..100000, not '%s'", v);
-        }
-        cfg->max_concurrent = (int)x;
-        return TS_OK;
-    }
-    if (strcmp(key, "min-difficulty") == 0) {
-        if (parse_int(v, 0, TS_ID_DIFFICULTY_MAX, &x) != TS_OK) {
-            return fail(m, "min-difficulty must be 0..%d, not '%s'", TS_ID_DIFFICULTY_MAX, v);
-        }
-        cfg->difficulty_min = (int)x;
-        return TS_OK;
-    }
-    if (strcmp(key, "external-address") == 0) {
-        char host[TS_HOST_NAME_MAX + 1];
-        uint16_t port = 0;
+    case K_EXTERNAL:
         if (parse_addr(v, host, sizeof host, &port) != TS_OK || port == 0) {
             return fail(m, "external-address must be host:port with a nonzero port, not '%s'", v);
         }
-        return copy_str(cfg->external_address, sizeof cfg->external_address, v, key, m);
+        return copy_str(cfg->external_address, sizeof cfg->external_address, v, k->name, m);
+    default:
+        return fail(m, "internal: key %s", k->name);
     }
-    if (strcmp(key, "checkin-free-space-min") == 0) {
-        return node_config_parse_size(v, &cfg->checkin_free_space_min_bytes) == TS_OK
-                   ? TS_OK
-                   : fail(m, "checkin-free-space-min must be a size like 5GB, not '%s'", v);
+}
+
+static ts_err set_key(struct node_config *cfg, const char *key, const char *v, struct msg *m)
+{
+    const struct key *k = NULL;
+    for (size_t i = 0; i < TS_ARRAY_LEN(KEYS) && k == NULL; i++) {
+        k = strcmp(KEYS[i].name, key) == 0 ? &KEYS[i] : NULL;
     }
-    static const struct {
-        const char *key;
-        size_t offset;
-    } seconds[] = {{"checkin-interval", offsetof(struct node_config, checkin_interval_s)},
-                   {"settlement-interval", offsetof(struct node_config, settlement_interval_s)},
-                   {"settlement-delay", offsetof(struct node_config, settlement_delay_s)},
-                   {"ttl-interval", offsetof(struct node_config, ttl_interval_s)}};
-    for (size_t i = 0; i < TS_ARRAY_LEN(seconds); i++) {
-        if (strcmp(key, seconds[i].key) == 0) {
-            long lo = strcmp(key, "settlement-delay") == 0 ? 0 : 1;
-            if (parse_int(v, lo, 366L * 24 * 3600, &x) != TS_OK) {
-                return fail(m, "%s must be %ld..31622400 seconds, not '%s'", key, lo, v);
-            }
-            *(int64_t *)(void *)((char *)cfg + seconds[i].offset) = x;
-            return TS_OK;
+    if (k == NULL) {
+        return fail(m, "unknown setting '%s' (every key: docs/node.md)", key);
+    }
+    void *field = (char *)cfg + k->offset;
+    int64_t x = 0;
+    long n = 0;
+    switch (k->kind) {
+    case K_STR:
+        return copy_str(field, k->size, v, key, m);
+    case K_BYTES:
+        if (node_config_parse_size(v, &x) != TS_OK) {
+            return fail(m, "%s must be a size like 5GB or 1GiB, not '%s'", key, v);
         }
+        *(int64_t *)field = x;
+        return TS_OK;
+    case K_SECONDS:
+        if (node_config_parse_duration(v, &x) != TS_OK || x < k->min || x > k->max) {
+            return fail(m, "%s must be a duration like 30s, 5m, 2h or 7d (bare number: seconds) "
+                           "between %lld and %lld s, not '%s'",
+                        key, (long long)k->min, (long long)k->max, v);
+        }
+        *(int64_t *)field = x;
+        return TS_OK;
+    case K_INT:
+        if (parse_int(v, (long)k->min, (long)k->max, &n) != TS_OK) {
+            return fail(m, "%s must be %lld..%lld, not '%s'", key, (long long)k->min,
+                        (long long)k->max, v);
+        }
+        *(int *)field = (int)n;
+        return TS_OK;
+    case K_BOOL:
+        if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0) {
+            *(int *)field = 1;
+        } else if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 ||
+                   strcasecmp(v, "no") == 0) {
+            *(int *)field = 0;
+        } else {
+            return fail(m, "%s must be true or false, not '%s'", key, v);
+        }
+        return TS_OK;
+    default:
+        return set_special(cfg, k, v, m);
     }
-    return fail(m, "unknown setting '%s'", key);
 }
 
 static char *trim(char *s)
@@ -291,6 +375,25 @@ static void set_defaults(struct node_config *cfg)
     cfg->settlement_interval_s = 3600;
     cfg->settlement_delay_s = 2 * TS_ORDER_GRACE_S; /* grace for limits + time for transfers */
     cfg->ttl_interval_s = 3600;
+    cfg->ttl_grace_s = TS_NODE_TTL_GRACE_S;
+    cfg->retain_skew_s = 72 * 3600;
+    cfg->trash_keep_s = 7 * 24 * 3600;
+    cfg->trash_interval_s = 3600;
+}
+
+/* The local-network profile (--local): minutes instead of hours and days, so a network on one
+ * machine shows GC, trash expiry and TTL deletion while someone watches. Keys given explicitly
+ * still win (the profile only changes the defaults). */
+static void set_local_defaults(struct node_config *cfg)
+{
+    cfg->local = 1;
+    cfg->checkin_interval_s = 5 * 60;
+    cfg->settlement_interval_s = 5 * 60;
+    cfg->ttl_interval_s = 60;
+    cfg->ttl_grace_s = 60;
+    cfg->retain_skew_s = 10 * 60;
+    cfg->trash_keep_s = 3600;
+    cfg->trash_interval_s = 60;
 }
 
 /* Splits argv into (key, value) pairs: --key=value or --key value. */
@@ -311,6 +414,8 @@ static ts_err next_flag(int argc, char **argv, int *i, char *key, size_t key_siz
     key[klen] = 0;
     if (eq != NULL) {
         *value = eq + 1;
+    } else if (strcmp(key, "local") == 0) {
+        *value = "1"; /* --local alone switches the profile on */
     } else if (*i + 1 < argc) {
         *value = argv[++*i];
     } else {
@@ -319,31 +424,46 @@ static ts_err next_flag(int argc, char **argv, int *i, char *key, size_t key_siz
     return TS_OK;
 }
 
-ts_err node_config_load(struct node_config *cfg, int argc, char **argv, char *err_msg,
-                        size_t err_msg_size)
+/* The config file (--config) first, then the flags, so flags override the file. */
+static ts_err load_pass(struct node_config *cfg, int argc, char **argv, struct msg *m)
 {
-    struct msg m = {err_msg, err_msg_size};
     char key[64];
     const char *v = NULL;
-    set_defaults(cfg);
-    /* The config file first, so flags override it. */
     for (int i = 1; i < argc; i++) {
-        ts_err err = next_flag(argc, argv, &i, key, sizeof key, &v, &m);
+        ts_err err = next_flag(argc, argv, &i, key, sizeof key, &v, m);
         if (err != TS_OK) {
             return err;
         }
-        if (strcmp(key, "config") == 0 && (err = load_file(cfg, v, &m)) != TS_OK) {
+        if (strcmp(key, "config") == 0 && (err = load_file(cfg, v, m)) != TS_OK) {
             return err;
         }
     }
     for (int i = 1; i < argc; i++) {
-        ts_err err = next_flag(argc, argv, &i, key, sizeof key, &v, &m);
+        ts_err err = next_flag(argc, argv, &i, key, sizeof key, &v, m);
         if (err == TS_OK && strcmp(key, "config") != 0) {
-            err = set_key(cfg, key, v, &m);
+            err = set_key(cfg, key, v, m);
         }
         if (err != TS_OK) {
             return err;
         }
+    }
+    return TS_OK;
+}
+
+ts_err node_config_load(struct node_config *cfg, int argc, char **argv, char *err_msg,
+                        size_t err_msg_size)
+{
+    struct msg m = {err_msg, err_msg_size};
+    set_defaults(cfg);
+    ts_err err = load_pass(cfg, argc, argv, &m);
+    if (err == TS_OK && cfg->local) {
+        /* The profile changes defaults only: start over from them, then apply every key again. */
+        set_defaults(cfg);
+        set_local_defaults(cfg);
+        err = load_pass(cfg, argc, argv, &m);
+    }
+    if (err != TS_OK) {
+        return err;
     }
     if (cfg->identity_dir[0] == 0 || cfg->storage_dir[0] == 0) {
         return fail(&m, "identity-dir and storage-dir are required");

@@ -95,9 +95,7 @@ static ts_err start_services(struct running *r, const struct node_config *cfg)
     if (err == TS_OK) {
         err = node_contact_register(r->rpc);
     }
-    if (err == TS_OK) {
-        err = node_retain_config_load(&r->retain_cfg);
-    }
+    node_retain_config_from(&r->retain_cfg, cfg);
     if (err == TS_OK) {
         err = node_retain_start(&r->n, &r->retain_cfg, &r->retain);
     }

@@ -50,39 +50,11 @@ struct node_retain {
 
 /* ---- Configuration ---- */
 
-static ts_err env_seconds(const char *name, int64_t *out)
+void node_retain_config_from(struct node_retain_config *out, const struct node_config *cfg)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == 0) {
-        return TS_OK;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != 0 || errno != 0 || x < 0) {
-        ts_log_error(LOG, "%s must be a number of seconds >= 0, not '%s'", name, v);
-        return TS_ERR_CONFIG;
-    }
-    *out = (int64_t)x;
-    return TS_OK;
-}
-
-ts_err node_retain_config_load(struct node_retain_config *cfg)
-{
-    cfg->skew_margin_s = NODE_RETAIN_SKEW_S_DEFAULT;
-    cfg->trash_keep_s = NODE_TRASH_KEEP_S_DEFAULT;
-    cfg->trash_interval_s = NODE_TRASH_INTERVAL_S_DEFAULT;
-    ts_err err = env_seconds("TESSERA_NODE_RETAIN_SKEW_S", &cfg->skew_margin_s);
-    if (err == TS_OK) {
-        err = env_seconds("TESSERA_NODE_TRASH_KEEP_S", &cfg->trash_keep_s);
-    }
-    if (err == TS_OK) {
-        err = env_seconds("TESSERA_NODE_TRASH_INTERVAL_S", &cfg->trash_interval_s);
-    }
-    if (err == TS_OK && cfg->trash_interval_s == 0) {
-        cfg->trash_interval_s = 1;
-    }
-    return err;
+    out->skew_margin_s = cfg->retain_skew_s;
+    out->trash_keep_s = cfg->trash_keep_s;
+    out->trash_interval_s = cfg->trash_interval_s > 0 ? cfg->trash_interval_s : 1;
 }
 
 /* ---- The walk ---- */

@@ -36,10 +36,8 @@ struct node_retain_config {
     int64_t trash_interval_s; /* between trash expiry passes (1 h) */
 };
 
-/* Defaults, then the environment (until node_config grows these keys): TESSERA_NODE_RETAIN_SKEW_S,
- * TESSERA_NODE_TRASH_KEEP_S, TESSERA_NODE_TRASH_INTERVAL_S (seconds, >= 0). TS_ERR_CONFIG for a
- * value that is not a non-negative integer. */
-TS_WARN_UNUSED ts_err node_retain_config_load(struct node_retain_config *cfg);
+/* From the node's config keys retain-skew, trash-keep, trash-interval (node_config.h). */
+void node_retain_config_from(struct node_retain_config *out, const struct node_config *cfg);
 
 struct node_retain_stats {
     int64_t checked;        /* piece files looked at */

@@ -25,18 +25,9 @@ static ts_err path_join(char *out, size_t size, const char *dir, const char *nam
     return n < 0 || (size_t)n >= size ? TS_ERR_TOO_LARGE : TS_OK;
 }
 
-ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg, struct ts_db **out)
+ts_err sat_peer_db_open(const struct sat_config *cfg, struct ts_db **out)
 {
-    *out = NULL;
-    ts_err err = sat_config_load(cfg, dir);
-    if (err == TS_ERR_NOT_FOUND) {
-        ts_log_error(COMPONENT, "no config in %s: run `tessera-satellite setup --dir %s` first",
-                     dir, dir);
-        return TS_ERR_CONFIG;
-    }
-    if (err == TS_OK) {
-        err = ts_db_open(cfg->db_url, out);
-    }
+    ts_err err = ts_db_open(cfg->db_url, out);
     if (err == TS_OK) {
         err = sat_db_migrate(*out);
         if (err != TS_OK) {
@@ -47,16 +38,56 @@ ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg, struct ts_db **
     return err;
 }
 
+/* Loads dir/config; a missing one is a configuration error with a hint. */
+static ts_err config_load(struct sat_config *cfg, const char *dir)
+{
+    ts_err err = sat_config_load(cfg, dir);
+    if (err == TS_ERR_NOT_FOUND) {
+        ts_log_error(COMPONENT, "no config in %s: run `tessera-satellite setup --dir %s` first",
+                     dir, dir);
+        return TS_ERR_CONFIG;
+    }
+    return err;
+}
+
+ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg, struct ts_db **out)
+{
+    *out = NULL;
+    ts_err err = config_load(cfg, dir);
+    return err == TS_OK ? sat_peer_db_open(cfg, out) : err;
+}
+
 ts_err sat_peer_setup(const char *dir, const char *db_url, const char *listen, int difficulty,
                       bool production)
 {
-    char path[SAT_PATH_MAX + 32];
     struct sat_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg == NULL) {
+        return TS_ERR_NOMEM;
+    }
+    sat_config_defaults(cfg, dir);
+    if (!production) {
+        sat_config_local(cfg);
+    }
+    if (db_url != NULL) {
+        snprintf(cfg->db_url, sizeof cfg->db_url, "%s", db_url);
+    }
+    if (listen != NULL) {
+        snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);
+    }
+    ts_err err = sat_peer_setup_config(cfg, difficulty);
+    free(cfg);
+    return err;
+}
+
+ts_err sat_peer_setup_config(const struct sat_config *cfg, int difficulty)
+{
+    char path[SAT_PATH_MAX + 32];
+    const char *dir = cfg->dir;
     struct ts_identity *id = NULL;
     struct ts_db *db = NULL;
     uint8_t key[SAT_ID_KEY_SIZE];
     struct stat st;
-    ts_err err = cfg == NULL ? TS_ERR_NOMEM : ts_fs_mkdir_p(dir, 0700);
+    ts_err err = ts_fs_mkdir_p(dir, 0700);
     if (err == TS_OK && dir[0] != '/') {
         ts_log_error(COMPONENT, "the satellite dir must be an absolute path: %s", dir);
         err = TS_ERR_CONFIG;
@@ -69,16 +100,6 @@ ts_err sat_peer_setup(const char *dir, const char *db_url, const char *listen, i
         err = TS_ERR_EXISTS;
     }
     if (err == TS_OK) {
-        sat_config_defaults(cfg, dir);
-        if (!production) {
-            sat_config_local(cfg);
-        }
-        if (db_url != NULL) {
-            snprintf(cfg->db_url, sizeof cfg->db_url, "%s", db_url);
-        }
-        if (listen != NULL) {
-            snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);
-        }
         struct ts_identity_create_opts opts = {.difficulty_min = difficulty};
         err = ts_identity_create(&opts, &id);
     }
@@ -98,10 +119,7 @@ ts_err sat_peer_setup(const char *dir, const char *db_url, const char *listen, i
         err = ts_fs_write_atomic(path, key, sizeof key, 0600);
     }
     if (err == TS_OK) {
-        err = ts_db_open(cfg->db_url, &db);
-    }
-    if (err == TS_OK) {
-        err = sat_db_migrate(db);
+        err = sat_peer_db_open(cfg, &db);
     }
     if (err == TS_OK) {
         err = sat_config_save(cfg); /* last: its presence marks a complete setup */
@@ -109,7 +127,6 @@ ts_err sat_peer_setup(const char *dir, const char *db_url, const char *listen, i
     ts_wipe(key, sizeof key);
     ts_db_close(db);
     ts_identity_free(id);
-    free(cfg);
     return err;
 }
 
@@ -135,6 +152,18 @@ static ts_err load_id_key(const char *dir, uint8_t key[SAT_ID_KEY_SIZE])
 
 ts_err sat_peer_open(const char *dir, struct sat_peer **out)
 {
+    struct sat_config *cfg = calloc(1, sizeof *cfg);
+    *out = NULL;
+    ts_err err = cfg == NULL ? TS_ERR_NOMEM : config_load(cfg, dir);
+    if (err == TS_OK) {
+        err = sat_peer_open_config(cfg, out);
+    }
+    free(cfg);
+    return err;
+}
+
+ts_err sat_peer_open_config(const struct sat_config *cfg, struct sat_peer **out)
+{
     char path[SAT_PATH_MAX + 32];
     struct sat_peer *p = calloc(1, sizeof *p);
     *out = NULL;
@@ -143,7 +172,13 @@ ts_err sat_peer_open(const char *dir, struct sat_peer **out)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    ts_err err = sat_peer_open_db(dir, &p->cfg, &p->db);
+    p->cfg = *cfg;
+    p->cfg.gc.online_window_s = p->cfg.online_window_s;
+    const char *dir = p->cfg.dir;
+    ts_err err = sat_config_check(&p->cfg);
+    if (err == TS_OK) {
+        err = sat_peer_db_open(&p->cfg, &p->db);
+    }
     if (err == TS_OK) {
         err = path_join(path, sizeof path, dir, SAT_IDENTITY_DIR);
     }
@@ -275,10 +310,7 @@ ts_err sat_peer_start(struct sat_peer *p)
         err = sat_orders_register(p->server, &p->orders);
     }
     if (err == TS_OK) {
-        err = sat_gexit_config_load(&p->gexit_cfg);
-    }
-    if (err == TS_OK) {
-        err = sat_gexit_new(p->db, p->pool, &p->gexit_cfg, &p->gexit);
+        err = sat_gexit_new(p->db, p->pool, &p->cfg.gexit, &p->gexit);
     }
     if (err == TS_OK) {
         err = sat_gexit_register(p->server, p->gexit);
@@ -297,10 +329,7 @@ ts_err sat_peer_start(struct sat_peer *p)
         err = sat_gexit_start_loop(p->gexit);
     }
     if (err == TS_OK) {
-        err = sat_gc_config_load(&p->gc_cfg, p->cfg.online_window_s);
-    }
-    if (err == TS_OK) {
-        err = sat_gc_start(p->db, p->pool, &p->gc_cfg, &p->gc);
+        err = sat_gc_start(p->db, p->pool, &p->cfg.gc, &p->gc);
     }
     if (err == TS_OK) {
         err = sat_durability_start(p->db, p->identity, &p->cfg, &p->durability);

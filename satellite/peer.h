@@ -40,10 +40,8 @@ struct sat_peer {
     struct sat_orders_service orders;
     struct ts_rpc_pool *pool;
     struct ts_rpc_server *server;
-    struct sat_gc_config gc_cfg;     /* garbage collection (satellite/gc) */
-    struct sat_gc *gc;
-    struct sat_gexit_config gexit_cfg; /* graceful exit (satellite/gexit) */
-    struct sat_gexit *gexit;
+    struct sat_gc *gc;       /* garbage collection (satellite/gc), settings cfg.gc */
+    struct sat_gexit *gexit; /* graceful exit (satellite/gexit), settings cfg.gexit */
     struct sat_durability *durability; /* audits, reputation, repair (satellite/durability) */
     pthread_t loop;
     bool loop_started;
@@ -58,10 +56,18 @@ struct sat_peer {
 TS_WARN_UNUSED ts_err sat_peer_setup(const char *dir, const char *db_url, const char *listen,
                                      int difficulty, bool production);
 
+/* The same from a config the caller prepared (defaults, profile and overrides applied; cfg->dir
+ * set): writes it as dir/config. */
+TS_WARN_UNUSED ts_err sat_peer_setup_config(const struct sat_config *cfg, int difficulty);
+
 /* Loads dir (config, identity, id key), opens and migrates the database. */
 TS_WARN_UNUSED ts_err sat_peer_open(const char *dir, struct sat_peer **out);
+/* The same with an already loaded config (copied; e.g. with command-line overrides). */
+TS_WARN_UNUSED ts_err sat_peer_open_config(const struct sat_config *cfg, struct sat_peer **out);
 /* Opens only the config and database (admin commands). */
 TS_WARN_UNUSED ts_err sat_peer_open_db(const char *dir, struct sat_config *cfg, struct ts_db **out);
+/* Opens and migrates cfg's database. */
+TS_WARN_UNUSED ts_err sat_peer_db_open(const struct sat_config *cfg, struct ts_db **out);
 /* Starts the RPC server and the cleanup loop; writes dir/satellite.url. */
 TS_WARN_UNUSED ts_err sat_peer_start(struct sat_peer *p);
 /* Stops the server and the loop (idempotent), then frees. NULL is a no-op. */

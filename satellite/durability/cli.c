@@ -39,14 +39,10 @@ static int cmd_status(int argc, char **argv)
         return usage();
     }
     struct sat_config *cfg = calloc(1, sizeof *cfg);
-    struct sat_durability_config dc;
     struct ts_db *db = NULL;
     ts_err err = cfg == NULL ? TS_ERR_NOMEM : sat_peer_open_db(dir, cfg, &db);
     if (err == TS_OK) {
-        err = sat_durability_config_load(&dc, dir);
-    }
-    if (err == TS_OK) {
-        err = sat_durability_status_print(db, &dc, json, stdout);
+        err = sat_durability_status_print(db, &cfg->durability, json, stdout);
     }
     ts_db_close(db);
     free(cfg);

@@ -176,8 +176,9 @@ ts_err sat_durability_start(struct ts_db *db, const struct ts_identity *identity
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     sat_audit_queue_init(&d->queue);
-    ts_err err = sat_durability_config_load(&d->cfg, sat->dir);
-    if (err == TS_OK && d->cfg.enabled) {
+    d->cfg = sat->durability;
+    ts_err err = TS_OK;
+    if (d->cfg.enabled) {
         err = wire(d, identity);
         if (err == TS_OK) {
             err = spawn(d, loop_thread);

@@ -22,61 +22,15 @@
 
 /* ---- Configuration ---- */
 
-static ts_err env_int(const char *name, int64_t min, int64_t *out)
+void sat_gc_config_defaults(struct sat_gc_config *c)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == 0) {
-        return TS_OK;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != 0 || errno != 0 || x < min) {
-        ts_log_error(LOG, "%s must be an integer >= %lld, not '%s'", name, (long long)min, v);
-        return TS_ERR_CONFIG;
-    }
-    *out = (int64_t)x;
-    return TS_OK;
-}
-
-ts_err sat_gc_config_load(struct sat_gc_config *c, int64_t online_window_s)
-{
-    int64_t enabled = 1, size_max = TS_BLOOM_TABLE_SIZE_DEFAULT, page = 1000;
+    c->enabled = true;
     c->interval_s = 24 * 3600;
     c->fpr = TS_BLOOM_FPR_DEFAULT;
+    c->filter_size_max = TS_BLOOM_TABLE_SIZE_DEFAULT;
     c->pieces_max = 8ll * 1000 * 1000;
-    c->online_window_s = online_window_s;
-    ts_err err = env_int("TESSERA_SAT_GC_ENABLED", 0, &enabled);
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GC_INTERVAL_S", 1, &c->interval_s);
-    }
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GC_FILTER_SIZE_MAX", TS_BLOOM_TABLE_SIZE_MIN, &size_max);
-    }
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GC_PIECES_MAX", 0, &c->pieces_max);
-    }
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GC_PAGE_SIZE", 1, &page);
-    }
-    const char *fpr = getenv("TESSERA_SAT_GC_FPR");
-    if (err == TS_OK && fpr != NULL && fpr[0] != 0) {
-        char *end = NULL;
-        c->fpr = strtod(fpr, &end);
-        if (end == fpr || *end != 0 || !(c->fpr > 0.0 && c->fpr < 1.0)) {
-            ts_log_error(LOG, "TESSERA_SAT_GC_FPR must be in (0, 1), not '%s'", fpr);
-            err = TS_ERR_CONFIG;
-        }
-    }
-    if (err == TS_OK && (size_max > TS_BLOOM_TABLE_SIZE_MAX || page > SAT_LOOP_PAGE_MAX)) {
-        ts_log_error(LOG, "GC filter size max is %u bytes and page size max %d",
-                     TS_BLOOM_TABLE_SIZE_MAX, SAT_LOOP_PAGE_MAX);
-        err = TS_ERR_CONFIG;
-    }
-    c->enabled = enabled != 0;
-    c->filter_size_max = (size_t)size_max;
-    c->page_size = (size_t)page;
-    return err;
+    c->page_size = 1000;
+    c->online_window_s = 4 * 3600;
 }
 
 /* ---- Builder ---- */
@@ -195,7 +149,7 @@ static ts_err on_segment(void *ctx, const struct sat_loop_segment *s)
         ts_err err = ts_piece_id_derive(s->root_piece_id, &nid, s->pieces[i].piece_num, id);
         if (err == TS_OK && b->total >= b->cfg->pieces_max) {
             ts_log_error(LOG, "pass holds more than %lld piece IDs: abandoned (raise "
-                              "TESSERA_SAT_GC_PIECES_MAX)", (long long)b->cfg->pieces_max);
+                              "gc.pieces_max)", (long long)b->cfg->pieces_max);
             b->collecting = false;
             nodes_release(b);
             return TS_OK;
@@ -342,6 +296,24 @@ void sat_gc_send(struct ts_rpc_pool *pool, const struct sat_gc_filter *filters, 
     }
     ts_log_info(LOG, "retain filters sent=%lld failed=%lld created_s=%lld", (long long)*sent,
                 (long long)*failed, (long long)created_s);
+}
+
+ts_err sat_gc_restore_trash(struct ts_rpc_pool *pool, const struct ts_node_url *node,
+                           int64_t *restored, char *msg, size_t msg_size)
+{
+    Tessera__Retain__RestoreTrashRequest req = TESSERA__RETAIN__RESTORE_TRASH_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    *restored = 0;
+    ts_err err = ts_rpc_call(pool, node, SAT_GC_RESTORE_TRASH_METHOD, &req.base,
+                             &tessera__retain__restore_trash_response__descriptor, &resp, msg,
+                             msg_size);
+    if (err == TS_OK) {
+        *restored = ((Tessera__Retain__RestoreTrashResponse *)(void *)resp)->restored_pieces;
+    }
+    if (resp != NULL) {
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return err;
 }
 
 /* ---- Service ---- */

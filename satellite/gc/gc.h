@@ -34,19 +34,20 @@
 
 struct ts_rpc_pool;
 
+/* Settings: satellite config keys "gc.<field>" (satellite/config.c, docs/gc.md). */
 struct sat_gc_config {
-    bool enabled;            /* TESSERA_SAT_GC_ENABLED (1) */
-    int64_t interval_s;      /* between passes: TESSERA_SAT_GC_INTERVAL_S (24 h) */
-    double fpr;              /* TESSERA_SAT_GC_FPR (0.1) */
-    size_t filter_size_max;  /* table bytes: TESSERA_SAT_GC_FILTER_SIZE_MAX (2 MiB) */
-    int64_t pieces_max;      /* piece IDs one pass may hold: TESSERA_SAT_GC_PIECES_MAX (8 M) */
-    size_t page_size;        /* segment loop page: TESSERA_SAT_GC_PAGE_SIZE (1000) */
-    int64_t online_window_s; /* a node is online if contacted within this (from sat_config) */
+    bool enabled;            /* gc.enabled (1) */
+    int64_t interval_s;      /* between passes: gc.interval_s (24 h) */
+    double fpr;              /* bloom filter false-positive target: gc.fpr (0.1) */
+    size_t filter_size_max;  /* table bytes: gc.filter_size_max (2 MiB, at most 3 MiB) */
+    int64_t pieces_max;      /* piece IDs one pass may hold: gc.pieces_max (8 M) */
+    size_t page_size;        /* segment loop page: gc.page_size (1000) */
+    int64_t online_window_s; /* a node is online if contacted within this (copied from the
+                              * satellite's online_window_s at start; not a key of its own) */
 };
 
-/* Defaults, then the environment variables named above (until the satellite config file grows
- * these keys). TS_ERR_CONFIG (logged) for a bad value. */
-TS_WARN_UNUSED ts_err sat_gc_config_load(struct sat_gc_config *c, int64_t online_window_s);
+/* Production defaults. */
+void sat_gc_config_defaults(struct sat_gc_config *c);
 
 /* ---- Builder (the observer) ---- */
 
@@ -78,6 +79,13 @@ void sat_gc_filters_free(struct sat_gc_filter *filters, size_t count);
  * with the next pass's filter). */
 void sat_gc_send(struct ts_rpc_pool *pool, const struct sat_gc_filter *filters, size_t count,
                  int64_t created_s, int64_t *sent, int64_t *failed);
+
+/* Asks node to move every trashed piece of this satellite back (RestoreTrash; used after the
+ * satellite's database was restored from a backup). *restored gets the node's count; msg
+ * (msg_size bytes) the node's refusal text. */
+struct ts_node_url;
+TS_WARN_UNUSED ts_err sat_gc_restore_trash(struct ts_rpc_pool *pool, const struct ts_node_url *node,
+                                           int64_t *restored, char *msg, size_t msg_size);
 
 /* ---- Service ---- */
 struct sat_gc;

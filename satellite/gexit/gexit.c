@@ -43,46 +43,12 @@ ts_err sat_gexit_migrate(struct ts_db *db)
 
 /* ---- Configuration ---- */
 
-static ts_err env_int(const char *name, int64_t min, int64_t *out)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == 0) {
-        return TS_OK;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != 0 || errno != 0 || x < min) {
-        ts_log_error(LOG, "%s must be an integer >= %lld, not '%s'", name, (long long)min, v);
-        return TS_ERR_CONFIG;
-    }
-    *out = (int64_t)x;
-    return TS_OK;
-}
-
-ts_err sat_gexit_config_load(struct sat_gexit_config *c)
+void sat_gexit_config_defaults(struct sat_gexit_config *c)
 {
     c->duration_s = 30 * 86400;
     c->node_age_min_s = 180 * 86400;
     c->interval_s = 3600;
     c->online_min = 0.8;
-    ts_err err = env_int("TESSERA_SAT_GEXIT_DURATION_S", 0, &c->duration_s);
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GEXIT_NODE_AGE_MIN_S", 0, &c->node_age_min_s);
-    }
-    if (err == TS_OK) {
-        err = env_int("TESSERA_SAT_GEXIT_INTERVAL_S", 1, &c->interval_s);
-    }
-    const char *v = getenv("TESSERA_SAT_GEXIT_ONLINE_MIN");
-    if (err == TS_OK && v != NULL && v[0] != 0) {
-        char *end = NULL;
-        c->online_min = strtod(v, &end);
-        if (end == v || *end != 0 || c->online_min < 0.0 || c->online_min > 1.0) {
-            ts_log_error(LOG, "TESSERA_SAT_GEXIT_ONLINE_MIN must be in [0, 1], not '%s'", v);
-            err = TS_ERR_CONFIG;
-        }
-    }
-    return err;
 }
 
 /* ---- Rows ---- */

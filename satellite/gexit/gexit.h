@@ -24,15 +24,16 @@
 #define SAT_GEXIT_METHOD_STATUS "/tessera.gexit.GracefulExit/GetExitStatus"
 #define SAT_GEXIT_REASON_MAX 200
 
+/* Settings: satellite config keys "gexit.<field>" (satellite/config.c, docs/gc.md). */
 struct sat_gexit_config {
-    int64_t duration_s;     /* TESSERA_SAT_GEXIT_DURATION_S (30 days) */
-    int64_t node_age_min_s; /* TESSERA_SAT_GEXIT_NODE_AGE_MIN_S (180 days) */
-    int64_t interval_s;     /* between online checks: TESSERA_SAT_GEXIT_INTERVAL_S (1 h) */
-    double online_min;      /* TESSERA_SAT_GEXIT_ONLINE_MIN (0.8) */
+    int64_t duration_s;     /* gexit.duration_s (30 days) */
+    int64_t node_age_min_s; /* gexit.node_age_min_s (180 days) */
+    int64_t interval_s;     /* between online checks: gexit.interval_s (1 h) */
+    double online_min;      /* gexit.online_min (0.8) */
 };
 
-/* Defaults, then the environment variables named above. TS_ERR_CONFIG (logged) when bad. */
-TS_WARN_UNUSED ts_err sat_gexit_config_load(struct sat_gexit_config *c);
+/* Production defaults (reference §8.7). */
+void sat_gexit_config_defaults(struct sat_gexit_config *c);
 
 /* Values of tessera.gexit.ExitState. */
 enum sat_gexit_state {

@@ -58,6 +58,11 @@ bool sat_checker_needs_repair(const struct sat_redundancy *r, const struct sat_p
     return !sat_checker_is_lost(r, c) && c->healthy <= r->repair && c->healthy < r->success;
 }
 
+bool sat_checker_needs_exit_repair(const struct sat_redundancy *r, const struct sat_piece_class *c)
+{
+    return !sat_checker_is_lost(r, c) && c->exiting > 0;
+}
+
 void sat_checker_init(struct sat_checker *ch, struct ts_db *db,
                       const struct sat_checker_config *cfg)
 {
@@ -112,7 +117,8 @@ static ts_err segment_cb(void *ctx, const struct sat_loop_segment *s)
         ch->lost++;
         ts_log_error(COMPONENT, "segment lost retrievable=%d required=%d position=%lld",
                      pc.retrievable, s->redundancy.required, (long long)s->position);
-    } else if (sat_checker_needs_repair(&s->redundancy, &pc)) {
+    } else if (sat_checker_needs_repair(&s->redundancy, &pc) ||
+               sat_checker_needs_exit_repair(&s->redundancy, &pc)) {
         ch->queued++;
     } else {
         return TS_OK;

@@ -48,6 +48,10 @@ void sat_checker_classify(const struct sat_checker_config *cfg, const struct sat
                           struct sat_piece_class *out);
 /* true when the segment must be queued: healthy <= m and healthy < o (and not lost). */
 bool sat_checker_needs_repair(const struct sat_redundancy *r, const struct sat_piece_class *c);
+/* true when the segment has pieces on gracefully exiting nodes (and is not lost): those pieces
+ * are moved to other nodes while their holders still serve them (reference §8.7), whatever the
+ * healthy count. Such segments queue behind unhealthier ones (the queue orders by healthy). */
+bool sat_checker_needs_exit_repair(const struct sat_redundancy *r, const struct sat_piece_class *c);
 /* true when fewer than k pieces can be retrieved. */
 bool sat_checker_is_lost(const struct sat_redundancy *r, const struct sat_piece_class *c);
 

@@ -242,7 +242,17 @@ static size_t plan_numbers(struct run *r, int *nums)
         for (size_t i = 0; i < r->seg->piece_count && (int)count < need; i++) {
             if (r->pc.health[i] == ORDER[o]) {
                 nums[count++] = (int)r->seg->pieces[i].piece_num;
+                used[r->seg->pieces[i].piece_num] = false; /* marks "planned" below */
             }
+        }
+    }
+    /* Graceful exit: every exiting piece is re-created on another node (its number is then
+     * replaced in the list), even when the segment has enough healthy pieces. */
+    for (size_t i = 0; i < r->seg->piece_count; i++) {
+        uint32_t num = r->seg->pieces[i].piece_num;
+        if (r->pc.health[i] == SAT_PIECE_EXITING && used[num]) {
+            nums[count++] = (int)num;
+            used[num] = false;
         }
     }
     return count;
@@ -461,7 +471,7 @@ static ts_err repair_run(struct run *r)
         r->res->lost = true;
         return ts_db_tx(r->rp->db, record_lost, r);
     }
-    if (!sat_checker_needs_repair(rd, &r->pc)) {
+    if (!sat_checker_needs_repair(rd, &r->pc) && !sat_checker_needs_exit_repair(rd, &r->pc)) {
         r->res->skipped = true;
         return TS_OK;
     }

@@ -25,16 +25,13 @@
 #include "identity/identity.h"
 #include "rpc/rpc.h"
 #include "satellite/config.h"
+#include "satellite/durability/settings.h"
 #include "satellite/repair/checker.h"
 #include "satellite/repair/queue.h"
 #include "satellite/reputation/reputation.h"
 
-struct sat_repair_config {
-    int concurrency;       /* piece transfers at once, 1..TS_EC_SHARES_MAX */
-    double extra_fraction; /* upload ceil(o * this) more than needed (0.05) */
-    int64_t retry_s;       /* a failed job waits this long */
-    int64_t order_expiration_s;
-};
+/* struct sat_repair_config (concurrency, extra_fraction, retry_s, order_expiration_s) lives in
+ * durability/settings.h with the other durability settings. */
 
 struct sat_repairer {
     struct ts_db *db;                   /* borrowed */

@@ -163,7 +163,7 @@ static void download_check(uint8_t piece_byte, const uint8_t *data, int64_t offs
                            int64_t piece_size)
 {
     char msg[NODE_MSG_SIZE] = "";
-    struct ts_order_limit l = make_limit(TS_ACTION_GET, piece_byte, size);
+    struct ts_order_limit l = make_limit(TS_PIECE_ACTION_GET, piece_byte, size);
     struct node_download *d = NULL;
     assert_int_equal(node_download_begin(&E->n, &l, offset, size, &d, msg), TS_OK);
     struct ts_piece_hash h;
@@ -191,7 +191,7 @@ static void test_roundtrip_sizes(void **state)
     static const size_t sizes[] = {0, 1, 255, 256, 100000};
     for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
         uint8_t *data = pattern(sizes[i], (uint8_t)i);
-        struct ts_order_limit l = make_limit(TS_ACTION_PUT, (uint8_t)(i + 1), 1 << 20);
+        struct ts_order_limit l = make_limit(TS_PIECE_ACTION_PUT, (uint8_t)(i + 1), 1 << 20);
         struct ts_piece_hash receipt;
         assert_int_equal(upload(&l, data, sizes[i], &receipt), TS_OK);
         assert_int_equal(receipt.piece_size, sizes[i]);
@@ -204,7 +204,7 @@ static void test_roundtrip_sizes(void **state)
     }
     /* The whole-piece read returns the stored uplink hash and original limit, verifiable. */
     char msg[NODE_MSG_SIZE];
-    struct ts_order_limit l = make_limit(TS_ACTION_GET_AUDIT, 5, 1 << 20);
+    struct ts_order_limit l = make_limit(TS_PIECE_ACTION_GET_AUDIT, 5, 1 << 20);
     struct node_download *d = NULL;
     assert_int_equal(node_download_begin(&E->n, &l, 0, 100000, &d, msg), TS_OK);
     struct ts_piece_hash h;
@@ -212,7 +212,7 @@ static void test_roundtrip_sizes(void **state)
     assert_int_equal(node_download_whole_piece(d, &h, &orig), 1);
     assert_int_equal(ts_piece_hash_verify_uplink(&h, orig.uplink_public_key), TS_OK);
     assert_int_equal(ts_order_limit_verify(&orig, ts_identity_peer(E->sat)), TS_OK);
-    assert_int_equal(orig.action, TS_ACTION_PUT);
+    assert_int_equal(orig.action, TS_PIECE_ACTION_PUT);
     node_download_free(d);
 }
 
@@ -234,42 +234,42 @@ static void test_refusals_store_nothing(void **state)
     struct ts_piece_hash r;
     struct ts_order_limit l;
 
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* forged: signed by someone else */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* forged: signed by someone else */
     assert_int_equal(ts_order_limit_sign(&l, E->forger), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_AUTH_FAILED);
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* altered after signing */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* altered after signing */
     l.limit_bytes *= 2;
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_AUTH_FAILED);
 
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* expired */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* expired */
     l.order_creation_s -= 7200;
     l.order_expiration_s = ts_time_now_s() - 10;
     ts_be64_put(l.serial, (uint64_t)l.order_expiration_s);
     assert_int_equal(ts_order_limit_sign(&l, E->sat), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_EXPIRED);
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* created too long ago */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* created too long ago */
     l.order_creation_s -= TS_ORDER_GRACE_S + 60;
     assert_int_equal(ts_order_limit_sign(&l, E->sat), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_EXPIRED);
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* future-dated */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* future-dated */
     l.order_creation_s += TS_ORDER_GRACE_S + 60;
     assert_int_equal(ts_order_limit_sign(&l, E->sat), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_NOT_YET_VALID);
 
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* mis-addressed */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* mis-addressed */
     l.storage_node_id = *ts_identity_id(E->forger);
     assert_int_equal(ts_order_limit_sign(&l, E->sat), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_WRONG_NODE);
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20); /* untrusted satellite */
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20); /* untrusted satellite */
     l.satellite_id = *ts_identity_id(E->forger);
     assert_int_equal(ts_order_limit_sign(&l, E->forger), TS_OK);
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_UNTRUSTED);
-    l = make_limit(TS_ACTION_GET, 0x61, 1 << 20); /* wrong action */
+    l = make_limit(TS_PIECE_ACTION_GET, 0x61, 1 << 20); /* wrong action */
     assert_int_equal(upload(&l, data, 5000, &r), TS_ERR_PERMISSION_DENIED);
 
     /* Bytes past the ordered amount. */
     char msg[NODE_MSG_SIZE];
-    l = make_limit(TS_ACTION_PUT, 0x61, 1 << 20);
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x61, 1 << 20);
     struct node_upload *u = NULL;
     assert_int_equal(node_upload_begin(&E->n, &l, &u, msg), TS_OK);
     struct ts_order o = make_order(&l, 100);
@@ -286,7 +286,7 @@ static void test_refusals_store_nothing(void **state)
     assert_int_equal(node_upload_finish(u, &h, &r, msg), TS_ERR_HASH_MISMATCH);
     node_upload_free(u);
     /* Replay: the serial of a limit that was already used. */
-    l = make_limit(TS_ACTION_PUT, 0x62, 1 << 20);
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x62, 1 << 20);
     assert_int_equal(upload(&l, data, 10, &r), TS_OK);
     assert_int_equal(upload(&l, data, 10, &r), TS_ERR_REPLAYED);
     assert_nothing_stored(0x61);
@@ -298,14 +298,14 @@ static void test_allocation_full_and_delete(void **state)
     (void)state;
     uint8_t *data = pattern(3 << 20, 1);
     struct ts_piece_hash r;
-    struct ts_order_limit l = make_limit(TS_ACTION_PUT, 0x71, 3 << 20);
+    struct ts_order_limit l = make_limit(TS_PIECE_ACTION_PUT, 0x71, 3 << 20);
     assert_int_equal(upload(&l, data, 3 << 20, &r), TS_OK);
-    l = make_limit(TS_ACTION_PUT, 0x72, 3 << 20);
+    l = make_limit(TS_PIECE_ACTION_PUT, 0x72, 3 << 20);
     assert_int_equal(upload(&l, data, 3 << 20, &r), TS_ERR_NO_SPACE);
     assert_nothing_stored(0x72);
     /* Delete moves the piece to trash (still counted as used), Exists reports it missing. */
     char msg[NODE_MSG_SIZE];
-    l = make_limit(TS_ACTION_DELETE, 0x71, 0);
+    l = make_limit(TS_PIECE_ACTION_DELETE, 0x71, 0);
     assert_int_equal(node_piece_delete(&E->n, &l, msg), TS_OK);
     uint8_t ids[2][32];
     memset(ids[0], 0x71, 32);

@@ -328,22 +328,29 @@ static void test_service_resumes_a_stored_filter_at_start(void **state)
     node_retain_stop(NULL);
 }
 
-static void test_config_from_environment(void **state)
+static void test_config_from_node_keys(void **state)
 {
     (void)state;
+    static struct node_config nc;
+    char msg[256], id[TS_NODE_ID_TEXT_MAX], trust[TS_NODE_ID_TEXT_MAX + 32];
     struct node_retain_config cfg;
-    unsetenv("TESSERA_NODE_RETAIN_SKEW_S");
-    assert_int_equal(node_retain_config_load(&cfg), TS_OK);
+    struct ts_node_id sat;
+    memset(&sat, 7, sizeof sat);
+    sat.bytes[31] = 0;
+    assert_int_equal(ts_node_id_to_string(&sat, id, sizeof id), TS_OK);
+    snprintf(trust, sizeof trust, "--trust=%s@127.0.0.1:7777", id);
+    char *argv[] = {"node", "--identity-dir=/x", "--storage-dir=/y", trust,
+                    "--retain-skew=1m", "--trash-keep=2d", "--trash-interval=90s", NULL};
+    assert_int_equal(node_config_load(&nc, 4, argv, msg, sizeof msg), TS_OK);
+    node_retain_config_from(&cfg, &nc);
     assert_int_equal(cfg.skew_margin_s, 72 * 3600);
     assert_int_equal(cfg.trash_keep_s, 7 * 86400);
-    setenv("TESSERA_NODE_RETAIN_SKEW_S", "60", 1);
-    assert_int_equal(node_retain_config_load(&cfg), TS_OK);
+    assert_int_equal(cfg.trash_interval_s, 3600);
+    assert_int_equal(node_config_load(&nc, 7, argv, msg, sizeof msg), TS_OK);
+    node_retain_config_from(&cfg, &nc);
     assert_int_equal(cfg.skew_margin_s, 60);
-    setenv("TESSERA_NODE_RETAIN_SKEW_S", "-1", 1);
-    assert_int_equal(node_retain_config_load(&cfg), TS_ERR_CONFIG);
-    setenv("TESSERA_NODE_RETAIN_SKEW_S", "12x", 1);
-    assert_int_equal(node_retain_config_load(&cfg), TS_ERR_CONFIG);
-    unsetenv("TESSERA_NODE_RETAIN_SKEW_S");
+    assert_int_equal(cfg.trash_keep_s, 2 * 86400);
+    assert_int_equal(cfg.trash_interval_s, 90);
 }
 
 int main(void)
@@ -355,7 +362,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_service_resumes_a_stored_filter_at_start, setup,
                                         teardown),
-        cmocka_unit_test(test_config_from_environment),
+        cmocka_unit_test(test_config_from_node_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,7 @@ static void full_limit(struct ts_order_limit *l)
 {
     memset(l, 0xab, sizeof *l);
     l->limit_bytes = INT64_MAX;
-    l->action = TS_ACTION_PUT_REPAIR;
+    l->action = TS_PIECE_ACTION_PUT_REPAIR;
     l->piece_expiration_s = INT64_MAX;
     l->order_expiration_s = INT64_MAX;
     l->order_creation_s = INT64_MAX;
@@ -67,7 +67,7 @@ static void test_header_fits_and_roundtrips(void **state)
     assert_memory_equal(d.hash, h.hash, sizeof h.hash);
     assert_int_equal(d.uplink_signature_len, TS_ORDER_SIGNATURE_MAX);
     assert_int_equal(d.limit.limit_bytes, INT64_MAX);
-    assert_int_equal(d.limit.action, TS_ACTION_PUT_REPAIR);
+    assert_int_equal(d.limit.action, TS_PIECE_ACTION_PUT_REPAIR);
     /* Damaged headers. */
     assert_int_equal(node_piece_header_decode(area, 100, &d), TS_ERR_TRUNCATED);
     area[0] = 0xff;
@@ -237,7 +237,7 @@ static void test_orders_store_append_and_torn_tail(void **state)
     memset(&l, 0, sizeof l);
     l.satellite_id.bytes[0] = 9;
     l.order_creation_s = 1700002800 + 42;
-    l.action = TS_ACTION_GET;
+    l.action = TS_PIECE_ACTION_GET;
     l.limit_bytes = 100;
     struct ts_order o = {.amount = 10, .uplink_signature_len = 64};
     for (int i = 0; i < 3; i++) {

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "base/base.h"
+#include "satellite/config.h"
 #include "bloom/bloom.h"
 #include "db/db.h"
 #include "identity/identity.h"
@@ -88,7 +89,7 @@ static void test_builder_filters_hold_every_piece(void **state)
 {
     (void)state;
     struct sat_gc_config cfg;
-    assert_int_equal(sat_gc_config_load(&cfg, 4 * 3600), TS_OK);
+    sat_gc_config_defaults(&cfg);
     struct sat_gc_builder *b = NULL;
     assert_int_equal(sat_gc_builder_new(&cfg, &b), TS_OK);
     struct sat_loop_observer obs;
@@ -155,21 +156,23 @@ static void test_builder_filters_hold_every_piece(void **state)
     sat_gc_builder_free(NULL);
 }
 
-static void test_gc_config_from_environment(void **state)
+static void test_gc_config_keys(void **state)
 {
     (void)state;
-    struct sat_gc_config cfg;
-    setenv("TESSERA_SAT_GC_FPR", "0.05", 1);
-    setenv("TESSERA_SAT_GC_INTERVAL_S", "7", 1);
-    assert_int_equal(sat_gc_config_load(&cfg, 100), TS_OK);
-    assert_true(cfg.fpr == 0.05);
-    assert_int_equal(cfg.interval_s, 7);
-    setenv("TESSERA_SAT_GC_FPR", "1.5", 1);
-    assert_int_equal(sat_gc_config_load(&cfg, 100), TS_ERR_CONFIG);
-    unsetenv("TESSERA_SAT_GC_FPR");
-    setenv("TESSERA_SAT_GC_INTERVAL_S", "0", 1);
-    assert_int_equal(sat_gc_config_load(&cfg, 100), TS_ERR_CONFIG);
-    unsetenv("TESSERA_SAT_GC_INTERVAL_S");
+    struct sat_config *cfg = calloc(1, sizeof *cfg);
+    sat_config_defaults(cfg, "/tmp/x");
+    assert_true(cfg->gc.fpr == 0.1);
+    assert_int_equal(cfg->gc.interval_s, 86400);
+    const char text[] = "gc.fpr = 0.05\ngc.interval_s = 7m\ngc.filter_size_max = 1MiB\n";
+    assert_int_equal(sat_config_parse(cfg, text, strlen(text)), TS_OK);
+    assert_true(cfg->gc.fpr == 0.05);
+    assert_int_equal(cfg->gc.interval_s, 420);
+    assert_int_equal(cfg->gc.filter_size_max, 1 << 20);
+    assert_int_equal(sat_config_set(cfg, "gc.fpr", "1.5"), TS_ERR_CONFIG);
+    assert_int_equal(sat_config_set(cfg, "gc.interval_s", "0"), TS_ERR_CONFIG);
+    assert_int_equal(sat_config_set(cfg, "gc.filter_size_max", "4MiB"), TS_ERR_CONFIG);
+    assert_true(cfg->gc.fpr == 0.05);
+    free(cfg);
 }
 
 /* ---- Graceful exit ---- */
@@ -212,7 +215,7 @@ static int gx_setup(void **state)
     assert_int_equal(ts_identity_create_ephemeral(&x->id), TS_OK);
     struct ts_rpc_pool_opts po = {.dial_timeout_ms = 2000, .io_timeout_ms = 2000};
     assert_int_equal(ts_rpc_pool_new(x->id, &po, &x->pool), TS_OK);
-    assert_int_equal(sat_gexit_config_load(&x->cfg), TS_OK);
+    sat_gexit_config_defaults(&x->cfg);
     x->cfg.node_age_min_s = 0;
     x->cfg.duration_s = 100;
     assert_int_equal(sat_gexit_new(x->db, x->pool, &x->cfg, &x->g), TS_OK);
@@ -321,7 +324,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder_filters_hold_every_piece),
-        cmocka_unit_test(test_gc_config_from_environment),
+        cmocka_unit_test(test_gc_config_keys),
         cmocka_unit_test_setup_teardown(test_gexit_lifecycle, gx_setup, gx_teardown),
         cmocka_unit_test_setup_teardown(test_gexit_succeeds_when_online_enough, gx_setup,
                                         gx_teardown),

@@ -26,6 +26,8 @@ struct node_metrics {
     atomic_llong transfers_active;           /* gauge */
 };
 
+struct node_ttl;
+
 struct node {
     const struct node_config *cfg;
     const struct ts_identity *identity;
@@ -34,6 +36,7 @@ struct node {
     struct node_serials *serials;
     struct node_orders_store *orders;
     struct node_trust *trust;
+    struct node_ttl *ttl; /* expiration index (node_ttl.h); NULL = pieces are not indexed */
     struct node_metrics metrics;
     int64_t started_s;
 };

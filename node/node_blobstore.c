@@ -527,6 +527,22 @@ ts_err node_blob_trash(struct node_blobstore *bs, const uint8_t sat_id[32],
     return err;
 }
 
+ts_err node_blob_delete(struct node_blobstore *bs, const uint8_t sat_id[32],
+                        const uint8_t piece_id[32], int64_t *size_out)
+{
+    char dir[PATH_MAX], file[PATH_MAX];
+    struct stat st;
+    ts_err err = blob_paths(bs, "blobs", NULL, sat_id, piece_id, dir, file);
+    if (err != TS_OK) {
+        return err;
+    }
+    if (stat(file, &st) != 0 || unlink(file) != 0) {
+        return errno == ENOENT ? TS_ERR_NOT_FOUND : TS_ERR_IO;
+    }
+    *size_out = (int64_t)st.st_size;
+    return TS_OK;
+}
+
 /* ---- Walking ---- */
 
 /* Adds the sizes of regular files under path (depth-limited) to *bytes and *count. */

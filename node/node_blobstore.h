@@ -88,6 +88,11 @@ TS_WARN_UNUSED ts_err node_blob_trash(struct node_blobstore *bs, const uint8_t s
                                       const uint8_t piece_id[32], int64_t now_s,
                                       int64_t *size_out);
 
+/* Deletes the piece for good (expired pieces: no trash); *size_out gets its file size.
+ * TS_ERR_NOT_FOUND when it is not in blobs/ (trashed or deleted already). */
+TS_WARN_UNUSED ts_err node_blob_delete(struct node_blobstore *bs, const uint8_t sat_id[32],
+                                       const uint8_t piece_id[32], int64_t *size_out);
+
 /* Bytes on disk (whole files, headers included) of committed pieces and of trash. */
 TS_WARN_UNUSED ts_err node_blobstore_walk(struct node_blobstore *bs, int64_t *pieces_bytes,
                                           int64_t *pieces_count, int64_t *trash_bytes);

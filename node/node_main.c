@@ -16,6 +16,8 @@
 #include "node_piecestore.h"
 #include "node_retain.h"
 #include "node_settle.h"
+#include "node_chore.h"
+#include "node_ttl.h"
 #include "rpc/rpc.h"
 
 #ifndef NODE_VERSION
@@ -34,6 +36,7 @@ struct running {
     struct node_settle *settle;
     struct node_retain_config retain_cfg;
     struct node_retain *retain; /* GC: Retain, RestoreTrash, trash expiry */
+    struct node_chore *ttl_chore; /* deletes expired pieces */
     char address[TS_HOST_NAME_MAX + 16];
 };
 
@@ -61,6 +64,9 @@ static ts_err open_state(struct running *r, const struct node_config *cfg)
     }
     if (err == TS_OK) {
         err = node_serials_new(TS_USED_SERIALS_BYTES_MAX, &n->serials);
+    }
+    if (err == TS_OK) {
+        err = node_ttl_open(cfg->storage_dir, &n->ttl);
     }
     if (err == TS_OK) {
         err = node_orders_store_open(cfg->storage_dir, &n->orders);
@@ -127,6 +133,22 @@ static ts_err start_services(struct running *r, const struct node_config *cfg)
     return err;
 }
 
+/* One pass of the TTL collector; returns the delay until the next. */
+static int64_t ttl_pass(void *ctx)
+{
+    struct running *r = ctx;
+    struct node_ttl_stats st;
+    memset(&st, 0, sizeof st);
+    ts_err err = node_ttl_collect(r->n.ttl, &r->n, ts_time_now_s(), r->n.cfg->ttl_grace_s, &st);
+    if (err != TS_OK || st.files > 0) {
+        ts_log_info(LOG, "ttl pass err=%s hours=%lld deleted=%lld bytes=%lld missing=%lld "
+                         "kept=%lld",
+                    ts_errname(err), (long long)st.files, (long long)st.deleted,
+                    (long long)st.bytes, (long long)st.missing, (long long)st.kept);
+    }
+    return r->n.cfg->ttl_interval_s * 1000;
+}
+
 /* Check-in and settlement chores; they start after the RPC server so PingNode is answered. */
 static ts_err start_chores(struct running *r, const struct node_config *cfg)
 {
@@ -161,11 +183,15 @@ static ts_err start_chores(struct running *r, const struct node_config *cfg)
                                         .archive_keep_s = TS_NODE_ORDERS_ARCHIVE_KEEP_S};
         err = node_settle_start(&sc, &r->settle);
     }
+    if (err == TS_OK) {
+        err = node_chore_start("ttl", ttl_pass, r, &r->ttl_chore);
+    }
     return err;
 }
 
 static void shutdown_all(struct running *r)
 {
+    node_chore_stop(r->ttl_chore);
     node_contact_stop(r->contact);
     node_settle_stop(r->settle);
     ts_rpc_pool_free(r->pool);
@@ -174,6 +200,7 @@ static void shutdown_all(struct running *r)
     node_dashboard_stop(r->dashboard);
     node_trust_free(r->n.trust);
     node_orders_store_free(r->n.orders);
+    node_ttl_free(r->n.ttl);
     node_serials_free(r->n.serials);
     node_blobstore_free(r->n.blobs);
     node_space_release(&r->n.space);

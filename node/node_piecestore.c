@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "encoding/encoding.h"
 #include "node_piecestore.h"
+#include "node_ttl.h"
 
 #define LOG "node.piecestore"
 
@@ -265,6 +266,11 @@ ts_err node_upload_finish(struct node_upload *u, const struct ts_piece_hash *upl
     node_space_commit(&n->space, u->reserved_bytes, size + TS_PIECE_HEADER_SIZE);
     u->reserved_bytes = 0;
     u->finished = 1;
+    if (n->ttl != NULL && u->limit.piece_expiration_s > 0 &&
+        node_ttl_add(n->ttl, u->limit.satellite_id.bytes, u->limit.piece_id,
+                     u->limit.piece_expiration_s) != TS_OK) {
+        ts_log_warn(LOG, "piece not in the TTL index: GC will remove it after it expires");
+    }
     if (u->order.amount > 0 && node_orders_store_add(n->orders, &u->limit, &u->order) != TS_OK) {
         ts_log_warn(LOG, "could not record an upload order for settlement");
     }

@@ -68,6 +68,14 @@ void node_space_trash(struct node_space *sp, int64_t file_bytes)
     pthread_mutex_unlock(&sp->mu);
 }
 
+void node_space_delete(struct node_space *sp, int64_t file_bytes)
+{
+    pthread_mutex_lock(&sp->mu);
+    sp->pieces_bytes -= file_bytes;
+    sp->pieces_count -= 1;
+    pthread_mutex_unlock(&sp->mu);
+}
+
 void node_space_stats(struct node_space *sp, struct node_space_stats *out)
 {
     pthread_mutex_lock(&sp->mu);

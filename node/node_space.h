@@ -43,6 +43,8 @@ void node_space_commit(struct node_space *sp, int64_t reserved_bytes, int64_t fi
 /* A piece file of file_bytes moved to trash. */
 void node_space_trash(struct node_space *sp, int64_t file_bytes);
 
+/* A committed piece was deleted (not trashed): its file bytes leave the pieces total. */
+void node_space_delete(struct node_space *sp, int64_t file_bytes);
 void node_space_stats(struct node_space *sp, struct node_space_stats *out);
 
 #endif

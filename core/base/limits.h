@@ -144,6 +144,9 @@
 #define TS_NODE_ORDERS_ARCHIVE_KEEP_S (7 * 24 * 3600)
 /* Pieces are deleted this long after their piece_expiration (reference §9.4: 1 h grace). */
 #define TS_NODE_TTL_GRACE_S 3600
+/* One hour's TTL index file (node/node_ttl.h, 72 bytes per piece) is read whole: 1 M pieces
+ * expiring in one hour; entries past it stay until GC finds the pieces. */
+#define TS_NODE_TTL_FILE_MAX (72u * 1024 * 1024)
 
 /* ---- Database (core/db) ---- */
 /* Connections per ts_db pool: enough for the satellite's RPC threads to overlap on PostgreSQL,

@@ -83,16 +83,23 @@ ts_err sat_config_parse_duration(const char *text, int64_t unit_ms, int64_t *out
     if (*p == 0) {
         return TS_ERR_CONFIG;
     }
+    const char *first = p;
     while (*p != 0) {
         char *end = NULL;
+        if (!isdigit((unsigned char)*p) && *p != '.') {
+            return TS_ERR_CONFIG; /* no sign, no space, no "nan"/"inf" inside */
+        }
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || errno != 0 || !(v >= 0) || *p == '-' || *p == '+') {
+        if (end == p || errno != 0 || !(v >= 0)) {
             return TS_ERR_CONFIG;
         }
         size_t len = 0;
         while (isalpha((unsigned char)end[len])) {
             len++;
+        }
+        if (len == 0 && p != first) {
+            return TS_ERR_CONFIG; /* "1h30": a bare number only stands alone */
         }
         if (len == 0) { /* a bare number: the key's own unit, and nothing may follow */
             total_ms += v * (double)unit_ms;

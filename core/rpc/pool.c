@@ -35,10 +35,9 @@ ts_err ts_rpc_pool_new(const struct ts_identity *identity, const struct ts_rpc_p
     o->dial_timeout_ms = o->dial_timeout_ms > 0 ? o->dial_timeout_ms : TS_RPC_DIAL_TIMEOUT_MS;
     o->io_timeout_ms = o->io_timeout_ms > 0 ? o->io_timeout_ms : TS_RPC_IO_TIMEOUT_MS;
     o->idle_max = o->idle_max > 0 ? o->idle_max : TS_RPC_POOL_IDLE_MAX;
-    o->idle_per_node_max = o->idle_per_node_max > 0 ? o->idle_per_node_max
-                                                    : TS_RPC_POOL_IDLE_PER_NODE;
-    o->idle_timeout_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms
-                                                : TS_RPC_POOL_IDLE_TIMEOUT_MS;
+    o->idle_per_node_max =
+        o->idle_per_node_max > 0 ? o->idle_per_node_max : TS_RPC_POOL_IDLE_PER_NODE;
+    o->idle_timeout_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms : TS_RPC_POOL_IDLE_TIMEOUT_MS;
     struct ts_tls_config tc = {.identity = identity, .difficulty_min = o->difficulty_min};
     ts_err err = ts_tls_ctx_new(&tc, &p->tls);
     if (err != TS_OK) {
@@ -232,6 +231,12 @@ void ts_rpc_stream_cancel(struct ts_rpc_stream *s)
     }
 }
 
+void ts_rpc_stream_abort(struct ts_rpc_stream *s)
+{
+    TS_ASSERT(!s->server);
+    ts_tls_conn_abort(s->conn->tls); /* touches only the atomic flag and the socket */
+}
+
 /* After a cancel: reads until the server's final frame for s, within the drain budget. */
 static void drain(struct ts_rpc_stream *s)
 {
@@ -251,7 +256,8 @@ static void drain(struct ts_rpc_stream *s)
             return;
         }
         bytes += TS_RPC_FRAME_HEADER_SIZE + h.length;
-        if (h.stream_id == s->id && (h.kind == TS_RPC_FRAME_CLOSE || h.kind == TS_RPC_FRAME_ERROR)) {
+        if (h.stream_id == s->id &&
+            (h.kind == TS_RPC_FRAME_CLOSE || h.kind == TS_RPC_FRAME_ERROR)) {
             s->terminated = 1;
         } else if (h.stream_id == 0 || h.stream_id > s->id) {
             c->broken = 1;

@@ -35,8 +35,7 @@ struct ts_rpc_pool;
  * TS_ERR_CLOSED, TS_ERR_TLS, or the code of an error the server already sent. */
 TS_WARN_UNUSED ts_err ts_rpc_stream_send(struct ts_rpc_stream *s, const ProtobufCMessage *msg);
 /* Sends one message of raw bytes (len <= TS_RPC_FRAME_MAX); for bulk data. */
-TS_WARN_UNUSED ts_err ts_rpc_stream_send_raw(struct ts_rpc_stream *s, const void *data,
-                                             size_t len);
+TS_WARN_UNUSED ts_err ts_rpc_stream_send_raw(struct ts_rpc_stream *s, const void *data, size_t len);
 /* Sends everything buffered now. */
 TS_WARN_UNUSED ts_err ts_rpc_stream_flush(struct ts_rpc_stream *s);
 
@@ -67,7 +66,8 @@ const char *ts_rpc_stream_method(const struct ts_rpc_stream *s);
 typedef ts_err (*ts_rpc_handler)(struct ts_rpc_stream *s, void *ctx);
 
 /* Ends the stream with an error frame carrying code (!= TS_OK) and msg (NULL = ts_strerror(code);
- * cut to TS_RPC_ERROR_MESSAGE_MAX). Later sends fail; the handler's return value is then ignored. */
+ * cut to TS_RPC_ERROR_MESSAGE_MAX). Later sends fail; the handler's return value is then ignored.
+ */
 TS_WARN_UNUSED ts_err ts_rpc_stream_send_error(struct ts_rpc_stream *s, ts_err code,
                                                const char *msg);
 
@@ -105,12 +105,12 @@ void ts_rpc_server_free(struct ts_rpc_server *srv);
 /* ---- Client side: connection pool ---- */
 
 struct ts_rpc_pool_opts {
-    int difficulty_min;        /* refuse nodes below this */
-    int dial_timeout_ms;       /* TCP connect + handshake; 0 = TS_RPC_DIAL_TIMEOUT_MS */
-    int io_timeout_ms;         /* each read/write; 0 = TS_RPC_IO_TIMEOUT_MS */
-    int idle_max;              /* idle connections kept in total; 0 = TS_RPC_POOL_IDLE_MAX */
-    int idle_per_node_max;     /* idle connections kept per node; 0 = TS_RPC_POOL_IDLE_PER_NODE */
-    int idle_timeout_ms;       /* idle connections older than this are closed; 0 = default */
+    int difficulty_min;    /* refuse nodes below this */
+    int dial_timeout_ms;   /* TCP connect + handshake; 0 = TS_RPC_DIAL_TIMEOUT_MS */
+    int io_timeout_ms;     /* each read/write; 0 = TS_RPC_IO_TIMEOUT_MS */
+    int idle_max;          /* idle connections kept in total; 0 = TS_RPC_POOL_IDLE_MAX */
+    int idle_per_node_max; /* idle connections kept per node; 0 = TS_RPC_POOL_IDLE_PER_NODE */
+    int idle_timeout_ms;   /* idle connections older than this are closed; 0 = default */
 };
 
 /* Creates a pool dialing with identity (borrowed; outlives the pool). opts may be NULL. */
@@ -130,6 +130,13 @@ TS_WARN_UNUSED ts_err ts_rpc_pool_open_stream(struct ts_rpc_pool *pool,
 TS_WARN_UNUSED ts_err ts_rpc_stream_close_send(struct ts_rpc_stream *s);
 /* Client: abandons the stream now; the server's handler sees TS_ERR_CANCELED. Call _finish next. */
 void ts_rpc_stream_cancel(struct ts_rpc_stream *s);
+/* Client, thread-safe: the one call another thread may make on s while its owner is inside a send,
+ * recv or flush. Shuts the connection down at once, so blocked and later I/O on s fails with
+ * TS_ERR_CANCELED instead of waiting for the I/O timeout; the server's handler sees the client
+ * leave (TS_ERR_CANCELED). The connection is not reused. The owner still calls _finish, and the
+ * caller must keep s alive meanwhile (e.g. publish s under a lock the owner takes before _finish).
+ * Repeating it is harmless. */
+void ts_rpc_stream_abort(struct ts_rpc_stream *s);
 /* Client: the text of the server's error frame after recv returned its code ("" if none). */
 const char *ts_rpc_stream_error_message(const struct ts_rpc_stream *s);
 /* Client: ends the stream and frees it. A stream the server finished (END_OF_STREAM or an error

@@ -1,5 +1,6 @@
 /* Unit tests for core/rpc over real loopback TLS: unary and streaming calls, error codes, bad and
- * oversized frames, cancellation, the busy answer, connection reuse and server stop. */
+ * oversized frames, cancellation, abort from another thread, the busy answer, connection reuse and
+ * server stop. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,21 +159,19 @@ struct fixture {
 static struct fixture *fixture_new_idle(int max_connections, int idle_timeout_ms)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    struct ts_rpc_server_config cfg = {.identity = id_server, .host = "127.0.0.1",
+    struct ts_rpc_server_config cfg = {.identity = id_server,
+                                       .host = "127.0.0.1",
                                        .max_connections = max_connections,
                                        .idle_timeout_ms = idle_timeout_ms,
                                        .io_timeout_ms = WAIT_MS};
     assert_int_equal(ts_rpc_server_new(&cfg, &f->srv), TS_OK);
     assert_int_equal(ts_rpc_server_register(f->srv, "/rpc.Health/Ping", h_echo, &f->probe), 0);
     assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Upload", h_upload, NULL), 0);
-    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Download", h_download, &f->probe),
-                     0);
+    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Download", h_download, &f->probe), 0);
     assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Block", h_block, &f->probe), 0);
-    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/FailCustom", h_fail_custom, NULL),
-                     0);
+    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/FailCustom", h_fail_custom, NULL), 0);
     assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/FailPlain", h_fail_plain, NULL), 0);
-    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Block", h_block, NULL),
-                     TS_ERR_EXISTS);
+    assert_int_equal(ts_rpc_server_register(f->srv, "/test.T/Block", h_block, NULL), TS_ERR_EXISTS);
     assert_int_equal(ts_rpc_server_register(f->srv, "no-slash", h_block, NULL),
                      TS_ERR_INVALID_ARGUMENT);
     assert_int_equal(ts_rpc_server_start(f->srv), TS_OK);
@@ -292,9 +291,9 @@ static void test_client_stream_many_messages(void **state)
         assert_int_equal(ts_rpc_stream_send_raw(s, buf, TS_RPC_FRAME_MAX + 1), TS_ERR_TOO_LARGE);
         assert_int_equal(ts_rpc_stream_close_send(s), TS_OK);
         Tessera__Rpc__Ping *resp = NULL;
-        assert_int_equal(ts_rpc_stream_recv(s, &tessera__rpc__ping__descriptor,
-                                            (ProtobufCMessage **)&resp),
-                         TS_OK);
+        assert_int_equal(
+            ts_rpc_stream_recv(s, &tessera__rpc__ping__descriptor, (ProtobufCMessage **)&resp),
+            TS_OK);
         assert_int_equal(resp->sequence, n);
         assert_int_equal(resp->payload.len, sizeof sum);
         assert_memory_equal(resp->payload.data, &sum, sizeof sum);
@@ -365,6 +364,53 @@ static void test_cancel_frees_the_handler(void **state)
     uint64_t before = ts_rpc_pool_handshakes(f->pool);
     assert_int_equal(ping(f, 7, "/rpc.Health/Ping", NULL, 0), TS_OK);
     assert_int_equal(ts_rpc_pool_handshakes(f->pool), before);
+    fixture_free(f);
+}
+
+struct blocked_recv {
+    struct ts_rpc_stream *s;
+    atomic_int inside; /* 1 just before recv */
+    ts_err err;
+};
+
+static void *recv_blocked(void *arg)
+{
+    struct blocked_recv *b = arg;
+    const uint8_t *d;
+    size_t len;
+    atomic_store(&b->inside, 1);
+    b->err = ts_rpc_stream_recv_raw(b->s, &d, &len); /* the server never answers */
+    return NULL;
+}
+
+static void test_abort_from_another_thread(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(0);
+    /* A client blocked in recv (the handler waits in recv too) is woken by another thread's abort
+     * with TS_ERR_CANCELED, long before the pool's I/O timeout (WAIT_MS) would give TIMEOUT. */
+    struct blocked_recv b = {0};
+    assert_int_equal(ts_rpc_pool_open_stream(f->pool, &f->url, "/test.T/Block", &b.s), TS_OK);
+    assert_int_equal(ts_rpc_stream_flush(b.s), TS_OK);
+    assert_true(wait_until(&f->probe.entered, 1));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, recv_blocked, &b), 0);
+    assert_true(wait_until(&b.inside, 1));
+    ts_rpc_stream_abort(b.s);
+    ts_rpc_stream_abort(b.s); /* repeating is harmless */
+    pthread_join(t, NULL);
+    assert_int_equal(b.err, TS_ERR_CANCELED);
+    /* later I/O fails at once too; finish closes the connection instead of pooling it */
+    assert_int_equal(
+        ts_rpc_stream_send_raw(b.s, "x", 1) == TS_OK && ts_rpc_stream_flush(b.s) == TS_OK, 0);
+    ts_rpc_stream_finish(b.s);
+    assert_int_equal(ts_rpc_pool_idle(f->pool), 0);
+    /* the handler saw the client leave */
+    assert_true(wait_until(&f->probe.finished, 1));
+    assert_int_equal(atomic_load(&f->probe.last_err), TS_ERR_CANCELED);
+    /* the pool dials again for the next call */
+    assert_int_equal(ping(f, 9, "/rpc.Health/Ping", NULL, 0), TS_OK);
+    assert_int_equal(ts_rpc_pool_handshakes(f->pool), 2);
     fixture_free(f);
 }
 
@@ -515,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_client_stream_many_messages),
         cmocka_unit_test(test_server_stream_bulk),
         cmocka_unit_test(test_cancel_frees_the_handler),
+        cmocka_unit_test(test_abort_from_another_thread),
         cmocka_unit_test(test_busy_past_the_cap),
         cmocka_unit_test(test_bad_frames_drop_the_connection),
         cmocka_unit_test(test_stop_with_active_streams),

@@ -29,11 +29,11 @@ struct gw_chunked {
     int state;
     char line[GW_CHUNK_LINE_MAX + 1];
     size_t line_len;
-    uint64_t remaining;    /* data bytes left in the current chunk */
-    uint64_t decoded_size; /* data bytes delivered so far */
+    uint64_t remaining;              /* data bytes left in the current chunk */
+    uint64_t decoded_size;           /* data bytes delivered so far */
     char chunk_sig[GW_SIG_HEX_SIZE]; /* signature announced for the current chunk */
     char prev_sig[GW_SIG_HEX_SIZE];
-    uint8_t key[32];       /* SigV4 signing key (wiped on release) */
+    uint8_t key[32]; /* SigV4 signing key (wiped on release) */
     char amz_date[17];
     char scope[128];
     struct ts_sha256_ctx *sha;
@@ -44,8 +44,8 @@ struct gw_chunked {
 /* Starts a decoder; seed_sig is the request's Authorization signature (hex). key is copied.
  * TS_ERR_NOMEM / TS_ERR_CRYPTO. */
 TS_WARN_UNUSED ts_err gw_chunked_init(struct gw_chunked *c, const uint8_t key[32],
-                                      const char *amz_date, const char *scope,
-                                      const char *seed_sig, gw_chunk_sink sink, void *sink_cls);
+                                      const char *amz_date, const char *scope, const char *seed_sig,
+                                      gw_chunk_sink sink, void *sink_cls);
 /* Consumes len bytes. TS_ERR_MALFORMED for bad framing, TS_ERR_TOO_LARGE for a chunk above
  * GW_CHUNK_SIZE_MAX, TS_ERR_AUTH_FAILED for a chunk whose signature does not verify, or the
  * sink's error. After an error the decoder refuses more input. */

@@ -380,8 +380,8 @@ static ts_err persist(struct gw_creds *s, const char *akid, const char *secret, 
     return err;
 }
 
-ts_err gw_creds_register(struct gw_creds *s, const char *grant, bool public_link,
-                         const char *akid, const char *secret, char *akid_out, char *secret_out)
+ts_err gw_creds_register(struct gw_creds *s, const char *grant, bool public_link, const char *akid,
+                         const char *secret, char *akid_out, char *secret_out)
 {
     ts_err err = TS_OK;
     if (akid != NULL) {

@@ -29,8 +29,8 @@ struct ul_project;
 struct gw_cred {
     char access_key_id[GW_ACCESS_KEY_ID_MAX + 1];
     char secret[GW_SECRET_KEY_MAX + 1];
-    bool public_link;            /* may serve /s/<key id>/... without a signature */
-    struct ul_project *project;  /* opened from the grant; shared by every request */
+    bool public_link;           /* may serve /s/<key id>/... without a signature */
+    struct ul_project *project; /* opened from the grant; shared by every request */
 };
 
 struct gw_creds;
@@ -63,8 +63,8 @@ TS_WARN_UNUSED ts_err gw_creds_get(struct gw_creds *s, const char *akid,
 TS_WARN_UNUSED ts_err gw_cred_record_seal(const char *akid, const char *secret, const char *grant,
                                           bool public_link, struct ts_buf *out);
 TS_WARN_UNUSED ts_err gw_cred_record_open(const uint8_t *rec, size_t len, const char *akid,
-                                          char secret_out[GW_SECRET_KEY_MAX + 1],
-                                          bool *public_link, struct ts_buf *grant_out);
+                                          char secret_out[GW_SECRET_KEY_MAX + 1], bool *public_link,
+                                          struct ts_buf *grant_out);
 TS_WARN_UNUSED ts_err gw_cred_record_open_grant(const uint8_t *rec, size_t len, const char *akid,
                                                 const char *secret, struct ts_buf *grant_out);
 

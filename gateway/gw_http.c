@@ -103,8 +103,8 @@ static struct MHD_Response *make_response(struct gw_ctx *ctx)
         resp = MHD_create_response_from_callback(r->head_length, 4096, never_read, NULL, NULL);
     } else {
         ctx->out_bytes = r->body.len;
-        resp = MHD_create_response_from_buffer(r->body.len, r->body.data ? r->body.data : (void *)"",
-                                               MHD_RESPMEM_MUST_COPY);
+        resp = MHD_create_response_from_buffer(
+            r->body.len, r->body.data ? r->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     }
     if (resp == NULL) {
         return NULL;
@@ -212,14 +212,14 @@ ts_err gw_http_start(const struct gw_http_config *cfg, struct gw_server *srv, st
     h->srv = srv;
     unsigned max = cfg->connections_max ? cfg->connections_max : GW_CONNECTIONS_DEFAULT;
     h->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, access_handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
         MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)GW_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)GW_CONNECTION_MEMORY_BYTES, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)GW_THREAD_STACK_SIZE, MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
-        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
         ts_log_error(LOG, "cannot listen host=%s port=%u", cfg->host, cfg->port);

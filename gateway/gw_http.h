@@ -20,9 +20,9 @@ struct gw_server;
 struct gw_http;
 
 struct gw_http_config {
-    const char *host;          /* IPv4 literal to bind ("127.0.0.1", "0.0.0.0") */
-    uint16_t port;             /* 0 = any free port (read it back with gw_http_port) */
-    unsigned connections_max;  /* 0 = GW_CONNECTIONS_DEFAULT */
+    const char *host;         /* IPv4 literal to bind ("127.0.0.1", "0.0.0.0") */
+    uint16_t port;            /* 0 = any free port (read it back with gw_http_port) */
+    unsigned connections_max; /* 0 = GW_CONNECTIONS_DEFAULT */
 };
 
 /* Starts serving srv. TS_ERR_CONFIG for a bad address, TS_ERR_IO when the port cannot be bound. */

@@ -271,8 +271,8 @@ static void register_finish(struct gw_ctx *ctx)
         plain(ctx, 400, "text/plain", "expected {\"access_grant\": \"...\", \"public\": bool}\n");
     } else {
         bool pub = json_true(doc, "public");
-        ts_err err = gw_creds_register(ctx->srv->creds, (const char *)grant.data, pub, NULL,
-                                       NULL, akid, secret);
+        ts_err err = gw_creds_register(ctx->srv->creds, (const char *)grant.data, pub, NULL, NULL,
+                                       akid, secret);
         if (err != TS_OK) {
             plain(ctx, err == TS_ERR_MALFORMED ? 400 : 500, "text/plain",
                   err == TS_ERR_MALFORMED ? "not an access grant\n" : "registration failed\n");
@@ -298,5 +298,5 @@ static void register_begin(struct gw_ctx *ctx)
 
 const struct gw_op gw_op_linkshare = {"LinkShare", GW_BODY_NONE, linkshare, NULL, NULL, NULL};
 const struct gw_op gw_op_health = {"Health", GW_BODY_NONE, health, NULL, NULL, NULL};
-const struct gw_op gw_op_register = {"Register", GW_BODY_BUFFER, register_begin, NULL,
-                                     register_finish, NULL};
+const struct gw_op gw_op_register = {"Register", GW_BODY_BUFFER,  register_begin,
+                                     NULL,       register_finish, NULL};

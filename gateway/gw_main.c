@@ -30,8 +30,8 @@
 #define LOG "gw"
 
 struct args {
-    const char *cmd, *listen, *store, *access, *access_file, *akid, *secret, *domain,
-        *public_url, *region, *ready_file;
+    const char *cmd, *listen, *store, *access, *access_file, *akid, *secret, *domain, *public_url,
+        *region, *ready_file;
     unsigned connections_max;
     bool public_link, allow_register;
 };
@@ -58,13 +58,13 @@ static int parse_args(int argc, char **argv, struct args *a)
         return -1;
     }
     a->cmd = argv[1];
-    static const char *const names[] = {"--listen", "--store", "--access", "--access-file",
-                                        "--access-key-id", "--secret-key", "--domain",
-                                        "--public-url", "--region", "--ready-file"};
+    static const char *const names[] = {
+        "--listen",     "--store",  "--access",     "--access-file", "--access-key-id",
+        "--secret-key", "--domain", "--public-url", "--region",      "--ready-file"};
     for (int i = 2; i < argc; i++) {
-        const char **slots[] = {&a->listen, &a->store, &a->access, &a->access_file, &a->akid,
-                                &a->secret, &a->domain, &a->public_url, &a->region,
-                                &a->ready_file};
+        const char **slots[] = {&a->listen, &a->store,     &a->access, &a->access_file,
+                                &a->akid,   &a->secret,    &a->domain, &a->public_url,
+                                &a->region, &a->ready_file};
         bool matched = false;
         for (size_t n = 0; n < TS_ARRAY_LEN(names); n++) {
             if (strcmp(argv[i], names[n]) == 0 && i + 1 < argc) {
@@ -134,8 +134,8 @@ static int cmd_register(const struct args *a)
         err = gw_creds_open(a->store, &creds);
     }
     if (err == TS_OK) {
-        err = gw_creds_register(creds, (const char *)grant.data, a->public_link, a->akid,
-                                a->secret, akid, secret);
+        err = gw_creds_register(creds, (const char *)grant.data, a->public_link, a->akid, a->secret,
+                                akid, secret);
     }
     if (err == TS_OK) {
         print_credentials(akid, secret, a);
@@ -173,8 +173,8 @@ static ts_err single_tenant(const struct args *a, struct gw_creds *creds)
     ts_buf_init(&grant, TS_ACCESS_GRANT_TEXT_MAX + 1);
     ts_err err = read_grant(a, &grant);
     if (err == TS_OK) {
-        err = gw_creds_register(creds, (const char *)grant.data, a->public_link, a->akid,
-                                a->secret, akid, secret);
+        err = gw_creds_register(creds, (const char *)grant.data, a->public_link, a->akid, a->secret,
+                                akid, secret);
     }
     if (err == TS_OK && (a->akid == NULL || a->secret == NULL)) {
         print_credentials(akid, secret, a);

@@ -14,8 +14,8 @@
 
 struct gw_md5 {
     uint32_t state[4];
-    uint64_t bytes;     /* total length so far */
-    uint8_t block[64];  /* pending partial block */
+    uint64_t bytes;    /* total length so far */
+    uint8_t block[64]; /* pending partial block */
     size_t block_len;
 };
 

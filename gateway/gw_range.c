@@ -122,8 +122,8 @@ enum gw_cond_result gw_cond_eval(const char *if_match, const char *if_none_match
         if (!etag_list_matches(if_match, etag)) {
             return GW_COND_PRECONDITION_FAILED;
         }
-    } else if (if_unmodified_since != NULL && gw_http_date_parse(if_unmodified_since, &t) == TS_OK &&
-               modified_s > t) {
+    } else if (if_unmodified_since != NULL &&
+               gw_http_date_parse(if_unmodified_since, &t) == TS_OK && modified_s > t) {
         return GW_COND_PRECONDITION_FAILED;
     }
     if (if_none_match != NULL) {

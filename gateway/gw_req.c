@@ -81,8 +81,8 @@ ts_err gw_uri_decode(const char *in, size_t len, bool plus_is_space, struct ts_b
 
 static bool unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 ts_err gw_uri_encode(const char *s, size_t len, bool keep_slash, struct ts_buf *out)

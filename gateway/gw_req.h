@@ -26,8 +26,8 @@ struct gw_param {
 
 struct gw_req {
     char method[16];
-    char *raw_path;  /* percent-encoded path as received, starts with '/' */
-    char *path;      /* decoded path */
+    char *raw_path; /* percent-encoded path as received, starts with '/' */
+    char *path;     /* decoded path */
     struct gw_param query[GW_QUERY_PARAMS_MAX];
     size_t query_count;
     struct gw_param headers[GW_REQUEST_HEADERS_MAX];
@@ -55,8 +55,7 @@ TS_WARN_UNUSED ts_err gw_uri_decode(const char *in, size_t len, bool plus_is_spa
                                     struct ts_buf *out);
 /* Percent-encodes s the way SigV4 canonicalizes (RFC 3986 unreserved kept; '/' kept when
  * keep_slash), appending to out. */
-TS_WARN_UNUSED ts_err gw_uri_encode(const char *s, size_t len, bool keep_slash,
-                                    struct ts_buf *out);
+TS_WARN_UNUSED ts_err gw_uri_encode(const char *s, size_t len, bool keep_slash, struct ts_buf *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Responses                                                                                   */
@@ -77,11 +76,11 @@ struct gw_resp {
     int status; /* 0 = not set yet */
     struct gw_param headers[GW_RESP_HEADERS_MAX];
     size_t header_count;
-    struct ts_buf body;          /* used when stream.read is NULL */
+    struct ts_buf body; /* used when stream.read is NULL */
     struct gw_body_stream stream;
-    bool has_head_length;        /* HEAD: announce this Content-Length, send no body */
+    bool has_head_length; /* HEAD: announce this Content-Length, send no body */
     uint64_t head_length;
-    const char *error_code;      /* S3 error code for the log line, or NULL */
+    const char *error_code; /* S3 error code for the log line, or NULL */
 };
 
 void gw_resp_init(struct gw_resp *resp);

@@ -80,12 +80,35 @@ static ts_err address(struct gw_ctx *ctx)
 }
 
 /* Subresources S3 defines that this gateway does not implement: answered NotImplemented. */
-static const char *const unsupported_subresources[] = {
-    "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "website", "replication",
-    "encryption", "logging", "notification", "object-lock", "retention", "legal-hold", "torrent",
-    "restore", "select", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
-    "ownershipControls", "publicAccessBlock", "intelligent-tiering", "versions", "attributes",
-    "policyStatus", "versionId"};
+static const char *const unsupported_subresources[] = {"acl",
+                                                       "policy",
+                                                       "cors",
+                                                       "lifecycle",
+                                                       "tagging",
+                                                       "versioning",
+                                                       "website",
+                                                       "replication",
+                                                       "encryption",
+                                                       "logging",
+                                                       "notification",
+                                                       "object-lock",
+                                                       "retention",
+                                                       "legal-hold",
+                                                       "torrent",
+                                                       "restore",
+                                                       "select",
+                                                       "accelerate",
+                                                       "requestPayment",
+                                                       "analytics",
+                                                       "inventory",
+                                                       "metrics",
+                                                       "ownershipControls",
+                                                       "publicAccessBlock",
+                                                       "intelligent-tiering",
+                                                       "versions",
+                                                       "attributes",
+                                                       "policyStatus",
+                                                       "versionId"};
 
 static const struct gw_op *select_bucket_op(struct gw_ctx *ctx, const char *m)
 {
@@ -171,8 +194,9 @@ static bool authenticate(struct gw_ctx *ctx)
 {
     ts_err err = gw_sigv4_parse(&ctx->req, &ctx->auth);
     if (err == TS_ERR_NOT_FOUND) {
-        gw_s3_error(ctx, GW_S3_ACCESS_DENIED, "Anonymous access is not supported; sign the "
-                                              "request with AWS Signature Version 4.");
+        gw_s3_error(ctx, GW_S3_ACCESS_DENIED,
+                    "Anonymous access is not supported; sign the "
+                    "request with AWS Signature Version 4.");
         return false;
     }
     if (err == TS_ERR_UNSUPPORTED_VERSION) {
@@ -205,8 +229,8 @@ static bool authenticate(struct gw_ctx *ctx)
         ts_buf_init(&canon, GW_URI_MAX * 8);
         if (gw_sigv4_canonical_request(&ctx->req, &ctx->auth, &canon) == TS_OK &&
             ts_buf_reserve(&canon, 0) == TS_OK) {
-            ts_log_debug(LOG, "signature mismatch req=%s canonical_request=\"%s\"",
-                         ctx->request_id, (const char *)canon.data);
+            ts_log_debug(LOG, "signature mismatch req=%s canonical_request=\"%s\"", ctx->request_id,
+                         (const char *)canon.data);
         }
         ts_buf_release(&canon);
     }
@@ -296,8 +320,9 @@ static bool setup_body(struct gw_ctx *ctx)
     }
     switch (ctx->auth.payload) {
     case GW_PAYLOAD_UNSUPPORTED:
-        gw_s3_error(ctx, GW_S3_NOT_IMPLEMENTED, "This x-amz-content-sha256 value is not "
-                                                "supported (trailing checksums).");
+        gw_s3_error(ctx, GW_S3_NOT_IMPLEMENTED,
+                    "This x-amz-content-sha256 value is not "
+                    "supported (trailing checksums).");
         return false;
     case GW_PAYLOAD_STREAMING: {
         const char *d = gw_req_header(&ctx->req, "x-amz-decoded-content-length");
@@ -368,6 +393,12 @@ void gw_router_begin(struct gw_ctx *ctx)
         }
         if (ctx->key != NULL && strlen(ctx->key) > UL_OBJECT_KEY_MAX) {
             gw_s3_error(ctx, GW_S3_KEY_TOO_LONG, NULL);
+            return;
+        }
+        if (ctx->key != NULL && strncmp(ctx->key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) == 0) {
+            gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT,
+                        "Keys under " GW_MPU_PREFIX " are reserved "
+                        "for multipart uploads in progress.");
             return;
         }
         ctx->op = select_op(ctx);
@@ -484,10 +515,9 @@ void gw_router_done(struct gw_ctx *ctx, bool completed)
     ts_log_info(LOG,
                 "request id=%s remote=%s method=%s path=%s op=%s status=%d code=%s key_id=%s "
                 "in=%" PRIu64 " out=%" PRIu64 " ms=%" PRId64 " complete=%s",
-                ctx->request_id, ctx->remote, ctx->req.method,
-                ctx->req.path ? ctx->req.path : "-", ctx->op ? ctx->op->name : "-",
-                ctx->resp.status, ctx->resp.error_code ? ctx->resp.error_code : "-",
-                ctx->cred ? ctx->cred->access_key_id : "-", ctx->wire_bytes,
-                ctx->out_bytes,
+                ctx->request_id, ctx->remote, ctx->req.method, ctx->req.path ? ctx->req.path : "-",
+                ctx->op ? ctx->op->name : "-", ctx->resp.status,
+                ctx->resp.error_code ? ctx->resp.error_code : "-",
+                ctx->cred ? ctx->cred->access_key_id : "-", ctx->wire_bytes, ctx->out_bytes,
                 ts_monotonic_ms() - ctx->start_ms, completed ? "yes" : "no");
 }

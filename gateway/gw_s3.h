@@ -69,7 +69,8 @@ struct gw_server {
     X(TIME_SKEWED, "RequestTimeTooSkewed", 403)                                                    \
     X(SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403)                                            \
     X(SERVICE_UNAVAILABLE, "ServiceUnavailable", 503)                                              \
-    X(SHA256_MISMATCH, "XAmzContentSHA256Mismatch", 400)
+    X(SHA256_MISMATCH, "XAmzContentSHA256Mismatch", 400)                                           \
+    X(SLOW_DOWN, "SlowDown", 503)
 
 enum gw_s3_error {
 #define GW_S3_ERROR_ENUM(id, code, status) GW_S3_##id,
@@ -88,9 +89,9 @@ struct gw_ctx;
 struct gw_op {
     const char *name; /* S3 operation name for the log */
     enum gw_body_kind body;
-    void (*begin)(struct gw_ctx *ctx);  /* may answer at once */
+    void (*begin)(struct gw_ctx *ctx); /* may answer at once */
     void (*data)(struct gw_ctx *ctx, const uint8_t *data, size_t len);
-    void (*finish)(struct gw_ctx *ctx); /* the body is complete and verified */
+    void (*finish)(struct gw_ctx *ctx);  /* the body is complete and verified */
     void (*cleanup)(struct gw_ctx *ctx); /* always called once; frees op_state */
 };
 
@@ -121,9 +122,9 @@ struct gw_ctx {
     uint64_t body_size;            /* decoded body bytes so far */
     uint64_t declared_size;        /* Content-Length or x-amz-decoded-content-length */
     bool has_declared_size;
-    uint64_t wire_bytes;           /* raw body bytes received */
-    uint64_t out_bytes;            /* response body size (set when handed to HTTP) */
-    struct ts_buf body;            /* GW_BODY_BUFFER */
+    uint64_t wire_bytes; /* raw body bytes received */
+    uint64_t out_bytes;  /* response body size (set when handed to HTTP) */
+    struct ts_buf body;  /* GW_BODY_BUFFER */
     bool cleaned_up;
 
     void *op_state;

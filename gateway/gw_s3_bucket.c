@@ -174,15 +174,14 @@ static void bucket_versioning(struct gw_ctx *ctx)
     ts_buf_release(&xml);
 }
 
-const struct gw_op gw_op_list_buckets = {"ListBuckets", GW_BODY_NONE, list_buckets, NULL, NULL,
-                                         NULL};
-const struct gw_op gw_op_create_bucket = {"CreateBucket", GW_BODY_BUFFER, nothing, NULL,
-                                          create_bucket_finish, NULL};
-const struct gw_op gw_op_head_bucket = {"HeadBucket", GW_BODY_NONE, head_bucket, NULL, NULL,
-                                        NULL};
-const struct gw_op gw_op_delete_bucket = {"DeleteBucket", GW_BODY_NONE, delete_bucket, NULL,
-                                          NULL, NULL};
-const struct gw_op gw_op_bucket_location = {"GetBucketLocation", GW_BODY_NONE, bucket_location,
-                                            NULL, NULL, NULL};
-const struct gw_op gw_op_bucket_versioning = {"GetBucketVersioning", GW_BODY_NONE,
-                                              bucket_versioning, NULL, NULL, NULL};
+const struct gw_op gw_op_list_buckets = {"ListBuckets", GW_BODY_NONE, list_buckets,
+                                         NULL,          NULL,         NULL};
+const struct gw_op gw_op_create_bucket = {"CreateBucket", GW_BODY_BUFFER,       nothing,
+                                          NULL,           create_bucket_finish, NULL};
+const struct gw_op gw_op_head_bucket = {"HeadBucket", GW_BODY_NONE, head_bucket, NULL, NULL, NULL};
+const struct gw_op gw_op_delete_bucket = {"DeleteBucket", GW_BODY_NONE, delete_bucket,
+                                          NULL,           NULL,         NULL};
+const struct gw_op gw_op_bucket_location = {
+    "GetBucketLocation", GW_BODY_NONE, bucket_location, NULL, NULL, NULL};
+const struct gw_op gw_op_bucket_versioning = {
+    "GetBucketVersioning", GW_BODY_NONE, bucket_versioning, NULL, NULL, NULL};

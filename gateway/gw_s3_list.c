@@ -82,8 +82,7 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /* Adds one listed item under the S3 prefix/delimiter rules. */
-static ts_err take(struct listing *l, const struct list_params *lp,
-                   const struct ul_object_info *it)
+static ts_err take(struct listing *l, const struct list_params *lp, const struct ul_object_info *it)
 {
     const char *key = it->key;
     size_t plen = strlen(lp->prefix);
@@ -168,9 +167,8 @@ static void text(struct gw_xml *x, const struct list_params *lp, const char *nam
     ts_buf_release(&enc);
 }
 
-static void write_entries(struct gw_xml *x, const struct gw_ctx *ctx,
-                          const struct list_params *lp, const struct listing *l, size_t first,
-                          size_t end)
+static void write_entries(struct gw_xml *x, const struct gw_ctx *ctx, const struct list_params *lp,
+                          const struct listing *l, size_t first, size_t end)
 {
     for (size_t i = first; i < end; i++) {
         const struct entry *e = &l->items[i];
@@ -361,5 +359,5 @@ static void list_v2(struct gw_ctx *ctx)
 }
 
 const struct gw_op gw_op_list_objects = {"ListObjects", GW_BODY_NONE, list_v1, NULL, NULL, NULL};
-const struct gw_op gw_op_list_objects_v2 = {"ListObjectsV2", GW_BODY_NONE, list_v2, NULL, NULL,
-                                            NULL};
+const struct gw_op gw_op_list_objects_v2 = {
+    "ListObjectsV2", GW_BODY_NONE, list_v2, NULL, NULL, NULL};

@@ -168,8 +168,9 @@ static void part_begin(struct gw_ctx *ctx)
     char *end = NULL;
     long n = pn ? strtol(pn, &end, 10) : 0;
     if (pn == NULL || *end != 0 || n < 1 || n > GW_PARTS_MAX) {
-        gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT, "Part number must be an integer between 1 and "
-                                                 "10000, inclusive");
+        gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT,
+                    "Part number must be an integer between 1 and "
+                    "10000, inclusive");
         return;
     }
     if (!ctx->has_declared_size) {
@@ -327,8 +328,9 @@ static bool check_parts(struct gw_ctx *ctx, const char *id, const struct part_re
         uint64_t size = pi.size;
         ul_object_info_release(&pi);
         if (err == UL_ERR_NOT_FOUND) {
-            gw_s3_error(ctx, GW_S3_INVALID_PART, "One or more of the specified parts could not "
-                                                 "be found.");
+            gw_s3_error(ctx, GW_S3_INVALID_PART,
+                        "One or more of the specified parts could not "
+                        "be found.");
             return false;
         }
         if (err != UL_OK) {
@@ -336,8 +338,9 @@ static bool check_parts(struct gw_ctx *ctx, const char *id, const struct part_re
             return false;
         }
         if (i + 1 < count && size < GW_PART_SIZE_MIN) {
-            gw_s3_error(ctx, GW_S3_ENTITY_TOO_SMALL, "Your proposed upload is smaller than the "
-                                                     "minimum allowed object size.");
+            gw_s3_error(ctx, GW_S3_ENTITY_TOO_SMALL,
+                        "Your proposed upload is smaller than the "
+                        "minimum allowed object size.");
             return false;
         }
     }
@@ -345,8 +348,8 @@ static bool check_parts(struct gw_ctx *ctx, const char *id, const struct part_re
 }
 
 /* Streams the parts into the final object, verifying each part's MD5; commits. */
-static bool assemble(struct gw_ctx *ctx, const char *id, const struct part_ref *parts,
-                     size_t count, const struct gw_meta *meta, struct ul_object_info *out)
+static bool assemble(struct gw_ctx *ctx, const char *id, const struct part_ref *parts, size_t count,
+                     const struct gw_meta *meta, struct ul_object_info *out)
 {
     struct ul_upload_options opts = {0};
     opts.metadata = meta->entries;
@@ -523,8 +526,7 @@ static void list_parts(struct gw_ctx *ctx)
     state_key(prefix, sizeof prefix, id, "");
     struct ul_list_options opts = {prefix, NULL, true, true};
     struct ul_object_iter *it = NULL;
-    ul_err err = parts ? ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it)
-                       : UL_ERR_NOMEM;
+    ul_err err = parts ? ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it) : UL_ERR_NOMEM;
     while (err == UL_OK) {
         const struct ul_object_info *o = NULL;
         err = ul_object_iter_next(it, &o);
@@ -660,14 +662,14 @@ static void list_uploads(struct gw_ctx *ctx)
     ts_buf_release(&xml);
 }
 
-const struct gw_op gw_op_create_multipart = {"CreateMultipartUpload", GW_BODY_NONE,
-                                             create_upload, NULL, NULL, NULL};
-const struct gw_op gw_op_upload_part = {"UploadPart", GW_BODY_STREAM, part_begin, part_data,
-                                        part_finish, part_cleanup};
-const struct gw_op gw_op_complete_multipart = {"CompleteMultipartUpload", GW_BODY_BUFFER, nothing,
-                                               NULL, complete_finish, NULL};
-const struct gw_op gw_op_abort_multipart = {"AbortMultipartUpload", GW_BODY_NONE, abort_upload,
-                                            NULL, NULL, NULL};
+const struct gw_op gw_op_create_multipart = {
+    "CreateMultipartUpload", GW_BODY_NONE, create_upload, NULL, NULL, NULL};
+const struct gw_op gw_op_upload_part = {"UploadPart", GW_BODY_STREAM, part_begin,
+                                        part_data,    part_finish,    part_cleanup};
+const struct gw_op gw_op_complete_multipart = {
+    "CompleteMultipartUpload", GW_BODY_BUFFER, nothing, NULL, complete_finish, NULL};
+const struct gw_op gw_op_abort_multipart = {
+    "AbortMultipartUpload", GW_BODY_NONE, abort_upload, NULL, NULL, NULL};
 const struct gw_op gw_op_list_parts = {"ListParts", GW_BODY_NONE, list_parts, NULL, NULL, NULL};
-const struct gw_op gw_op_list_multipart = {"ListMultipartUploads", GW_BODY_NONE, list_uploads,
-                                           NULL, NULL, NULL};
+const struct gw_op gw_op_list_multipart = {
+    "ListMultipartUploads", GW_BODY_NONE, list_uploads, NULL, NULL, NULL};

@@ -43,8 +43,8 @@ static bool upload_start(struct gw_ctx *ctx, struct put_state *st)
         terr = gw_meta_add(&st->meta, GW_META_ETAG, etag);
     }
     if (terr != TS_OK) {
-        gw_s3_error(ctx, terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE
-                                                   : GW_S3_INVALID_ARGUMENT,
+        gw_s3_error(ctx,
+                    terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE : GW_S3_INVALID_ARGUMENT,
                     NULL);
         return false;
     }
@@ -138,13 +138,12 @@ static void download_free(void *cls)
 /* response-content-type & co. (presigned downloads) override the stored headers. */
 static void response_overrides(struct gw_ctx *ctx)
 {
-    static const char *const params[][2] = {
-        {"response-content-type", "Content-Type"},
-        {"response-content-language", "Content-Language"},
-        {"response-expires", "Expires"},
-        {"response-cache-control", "Cache-Control"},
-        {"response-content-disposition", "Content-Disposition"},
-        {"response-content-encoding", "Content-Encoding"}};
+    static const char *const params[][2] = {{"response-content-type", "Content-Type"},
+                                            {"response-content-language", "Content-Language"},
+                                            {"response-expires", "Expires"},
+                                            {"response-cache-control", "Cache-Control"},
+                                            {"response-content-disposition", "Content-Disposition"},
+                                            {"response-content-encoding", "Content-Encoding"}};
     for (size_t i = 0; i < TS_ARRAY_LEN(params); i++) {
         const char *v = gw_req_query(&ctx->req, params[i][0]);
         if (v != NULL) {
@@ -160,10 +159,10 @@ static bool conditions(struct gw_ctx *ctx, const struct ul_object_info *info,
     const struct gw_req *r = &ctx->req;
     char etag[80];
     gw_object_etag(info, etag);
-    enum gw_cond_result c = gw_cond_eval(
-        gw_req_header(r, "if-match"), gw_req_header(r, "if-none-match"),
-        gw_req_header(r, "if-modified-since"), gw_req_header(r, "if-unmodified-since"), etag,
-        info->created_s);
+    enum gw_cond_result c =
+        gw_cond_eval(gw_req_header(r, "if-match"), gw_req_header(r, "if-none-match"),
+                     gw_req_header(r, "if-modified-since"), gw_req_header(r, "if-unmodified-since"),
+                     etag, info->created_s);
     if (c == GW_COND_PRECONDITION_FAILED) {
         gw_s3_error(ctx, GW_S3_PRECONDITION_FAILED,
                     "At least one of the pre-conditions you specified did not hold");
@@ -457,7 +456,8 @@ static void copy_run(struct gw_ctx *ctx, const char *sb, const char *sk, bool re
         goto done;
     }
     const char *etag = gw_meta_get(&src, GW_META_ETAG);
-    ts_err terr = replace ? gw_meta_from_request(&meta, &ctx->req) : gw_meta_from_info(&meta, &src, true);
+    ts_err terr =
+        replace ? gw_meta_from_request(&meta, &ctx->req) : gw_meta_from_info(&meta, &src, true);
     char synth[80];
     if (terr == TS_OK && etag == NULL) {
         terr = gw_etag_synthetic(synth);
@@ -519,14 +519,12 @@ static void copy_object(struct gw_ctx *ctx)
     ts_buf_release(&src);
 }
 
-const struct gw_op gw_op_put_object = {"PutObject", GW_BODY_STREAM, put_begin, put_data,
-                                       put_finish, put_cleanup};
+const struct gw_op gw_op_put_object = {"PutObject", GW_BODY_STREAM, put_begin,
+                                       put_data,    put_finish,     put_cleanup};
 const struct gw_op gw_op_get_object = {"GetObject", GW_BODY_NONE, get_object, NULL, NULL, NULL};
-const struct gw_op gw_op_head_object = {"HeadObject", GW_BODY_NONE, head_object, NULL, NULL,
-                                        NULL};
-const struct gw_op gw_op_delete_object = {"DeleteObject", GW_BODY_NONE, delete_object, NULL,
-                                          NULL, NULL};
-const struct gw_op gw_op_delete_objects = {"DeleteObjects", GW_BODY_BUFFER, nothing, NULL,
-                                           delete_objects_finish, NULL};
-const struct gw_op gw_op_copy_object = {"CopyObject", GW_BODY_NONE, copy_object, NULL, NULL,
-                                        NULL};
+const struct gw_op gw_op_head_object = {"HeadObject", GW_BODY_NONE, head_object, NULL, NULL, NULL};
+const struct gw_op gw_op_delete_object = {"DeleteObject", GW_BODY_NONE, delete_object,
+                                          NULL,           NULL,         NULL};
+const struct gw_op gw_op_delete_objects = {
+    "DeleteObjects", GW_BODY_BUFFER, nothing, NULL, delete_objects_finish, NULL};
+const struct gw_op gw_op_copy_object = {"CopyObject", GW_BODY_NONE, copy_object, NULL, NULL, NULL};

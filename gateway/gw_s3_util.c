@@ -120,10 +120,12 @@ void gw_s3_error_ul(struct gw_ctx *ctx, ul_err err)
     case UL_ERR_TOO_LARGE:
         gw_s3_error(ctx, GW_S3_METADATA_TOO_LARGE, detail);
         return;
+    case TS_ERR_BUSY: /* the satellite's per-project rate limit: clients back off and retry */
+        gw_s3_error(ctx, GW_S3_SLOW_DOWN, detail);
+        return;
     case UL_ERR_TIMEOUT:
     case UL_ERR_CONNECT:
     case UL_ERR_NOT_ENOUGH_SHARES:
-    case TS_ERR_BUSY:
     case TS_ERR_UNAVAILABLE:
         ts_log_warn("gw", "storage unavailable req=%s err=%s detail=%s", ctx->request_id,
                     ul_errname(err), detail);
@@ -139,12 +141,12 @@ void gw_s3_error_ul(struct gw_ctx *ctx, ul_err err)
 /* ---- metadata ------------------------------------------------------------------------- */
 
 /* Content headers kept with the object, stored under these (lower-case) names. */
-static const char *const content_headers[] = {"content-type", "cache-control",
+static const char *const content_headers[] = {"content-type",        "cache-control",
                                               "content-disposition", "content-encoding",
-                                              "content-language", "expires"};
-static const char *const content_header_names[] = {"Content-Type", "Cache-Control",
+                                              "content-language",    "expires"};
+static const char *const content_header_names[] = {"Content-Type",        "Cache-Control",
                                                    "Content-Disposition", "Content-Encoding",
-                                                   "Content-Language", "Expires"};
+                                                   "Content-Language",    "Expires"};
 
 void gw_meta_init(struct gw_meta *m)
 {

@@ -82,8 +82,8 @@ static ts_err parse_credential(const char *cred, size_t len, struct gw_sigv4_aut
             start = i + 1;
         }
     }
-    if (n != 5 || lens[0] == 0 || lens[1] != 8 || lens[2] == 0 || lens[3] == 0 ||
-        lens[4] != 12 || memcmp(parts[4], "aws4_request", 12) != 0) {
+    if (n != 5 || lens[0] == 0 || lens[1] != 8 || lens[2] == 0 || lens[3] == 0 || lens[4] != 12 ||
+        memcmp(parts[4], "aws4_request", 12) != 0) {
         return TS_ERR_MALFORMED;
     }
     ts_err err = copy_field(a->access_key_id, sizeof a->access_key_id, parts[0], lens[0]);
@@ -440,8 +440,8 @@ ts_err gw_sigv4_signing_key(const char *secret, const char *date, const char *re
     return err;
 }
 
-ts_err gw_sigv4_sign(const struct gw_req *req, const struct gw_sigv4_auth *auth,
-                     const char *secret, char sig_out[GW_SIG_HEX_SIZE])
+ts_err gw_sigv4_sign(const struct gw_req *req, const struct gw_sigv4_auth *auth, const char *secret,
+                     char sig_out[GW_SIG_HEX_SIZE])
 {
     struct ts_buf canon, sts;
     ts_buf_init(&canon, GW_URI_MAX * 8);

@@ -24,9 +24,9 @@
 #define GW_SIG_HEX_SIZE 65 /* 64 hex digits + NUL */
 
 enum gw_payload_kind {
-    GW_PAYLOAD_SIGNED,    /* payload_hash is the hex SHA-256 of the body */
-    GW_PAYLOAD_UNSIGNED,  /* UNSIGNED-PAYLOAD */
-    GW_PAYLOAD_STREAMING, /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD: aws-chunked, signed chunks */
+    GW_PAYLOAD_SIGNED,      /* payload_hash is the hex SHA-256 of the body */
+    GW_PAYLOAD_UNSIGNED,    /* UNSIGNED-PAYLOAD */
+    GW_PAYLOAD_STREAMING,   /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD: aws-chunked, signed chunks */
     GW_PAYLOAD_UNSUPPORTED, /* other STREAMING-* variants (trailers): answered NotImplemented */
 };
 
@@ -34,14 +34,14 @@ enum gw_payload_kind {
 struct gw_sigv4_auth {
     bool presigned;
     char access_key_id[GW_ACCESS_KEY_ID_MAX + 1];
-    char date[9];           /* YYYYMMDD of the credential scope */
+    char date[9]; /* YYYYMMDD of the credential scope */
     char region[64];
     char service[32];
-    char amz_date[17];      /* YYYYMMDDTHHMMSSZ */
-    char scope[128];        /* date/region/service/aws4_request */
+    char amz_date[17];         /* YYYYMMDDTHHMMSSZ */
+    char scope[128];           /* date/region/service/aws4_request */
     char signed_headers[1024]; /* "host;x-amz-date", lower-case, sorted as sent */
     char signature[GW_SIG_HEX_SIZE];
-    int64_t expires_s;      /* presigned lifetime, seconds */
+    int64_t expires_s; /* presigned lifetime, seconds */
     char payload_hash[72];
     enum gw_payload_kind payload;
 };
@@ -59,9 +59,8 @@ TS_WARN_UNUSED ts_err gw_sigv4_string_to_sign(const struct gw_sigv4_auth *auth,
                                               const char *canonical, struct ts_buf *out);
 
 /* kSigning = HMAC chain over "AWS4"+secret, date, region, service, "aws4_request". */
-TS_WARN_UNUSED ts_err gw_sigv4_signing_key(const char *secret, const char *date,
-                                           const char *region, const char *service,
-                                           uint8_t key[32]);
+TS_WARN_UNUSED ts_err gw_sigv4_signing_key(const char *secret, const char *date, const char *region,
+                                           const char *service, uint8_t key[32]);
 
 /* Computes the request's signature with secret (hex into sig_out). */
 TS_WARN_UNUSED ts_err gw_sigv4_sign(const struct gw_req *req, const struct gw_sigv4_auth *auth,

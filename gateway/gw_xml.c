@@ -198,7 +198,7 @@ static ts_err unescape_entity(const char *e, size_t elen, struct ts_buf *out)
     }
     for (; i < elen; i++) {
         char c = e[i];
-        int v = (c >= '0' && c <= '9') ? c - '0'
+        int v = (c >= '0' && c <= '9')          ? c - '0'
                 : hex && (c >= 'a' && c <= 'f') ? c - 'a' + 10
                 : hex && (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                                 : -1;

@@ -117,8 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct gw_range r;
     IGNORE(gw_range_parse(gw_req_header(&req, "range"), 1000, &r));
     IGNORE(gw_cond_eval(gw_req_header(&req, "if-match"), gw_req_header(&req, "if-none-match"),
-                       gw_req_header(&req, "if-modified-since"),
-                       gw_req_header(&req, "if-unmodified-since"), "\"e\"", 1369353600));
+                        gw_req_header(&req, "if-modified-since"),
+                        gw_req_header(&req, "if-unmodified-since"), "\"e\"", 1369353600));
     body_checks(&a, data + pos, size - pos);
     gw_req_release(&req);
     return 0;

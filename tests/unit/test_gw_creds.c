@@ -23,7 +23,6 @@
 #include "identity/identity.h"
 #include "macaroon/macaroon.h"
 
-
 /* A syntactically valid grant (random API key and root key). */
 static char *make_grant(void)
 {
@@ -75,15 +74,16 @@ static void test_record_round_trip_and_refusals(void **state)
 
     /* the wrong secret, the wrong key ID */
     ts_buf_clear(&g);
-    assert_int_equal(gw_cred_record_open_grant(rec.data, rec.len, akid, "s3cr3t-value-for-tests-"
-                                               "0123456788", &g),
-                     TS_ERR_AUTH_FAILED);
-    assert_int_equal(g.len, 0);
-    assert_int_equal(gw_cred_record_open_grant(rec.data, rec.len, "AKIDEXAMPLE0123456788", secret,
+    assert_int_equal(gw_cred_record_open_grant(rec.data, rec.len, akid,
+                                               "s3cr3t-value-for-tests-"
+                                               "0123456788",
                                                &g),
                      TS_ERR_AUTH_FAILED);
-    assert_int_equal(gw_cred_record_open(rec.data, rec.len, "AKIDEXAMPLE0123456788", got, &pub,
-                                         &g),
+    assert_int_equal(g.len, 0);
+    assert_int_equal(
+        gw_cred_record_open_grant(rec.data, rec.len, "AKIDEXAMPLE0123456788", secret, &g),
+        TS_ERR_AUTH_FAILED);
+    assert_int_equal(gw_cred_record_open(rec.data, rec.len, "AKIDEXAMPLE0123456788", got, &pub, &g),
                      TS_ERR_AUTH_FAILED);
 
     /* every flipped byte is caught */

@@ -48,11 +48,16 @@ static void test_get_object_example(void **state)
 {
     (void)state;
     const char *sig = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
-    const char *hdrs[] = {"Host", "examplebucket.s3.amazonaws.com",
-                          "Range", "bytes=0-9",
-                          "x-amz-content-sha256", EMPTY,
-                          "x-amz-date", "20130524T000000Z",
-                          "Authorization", auth_header("host;range;x-amz-content-sha256;x-amz-date", sig),
+    const char *hdrs[] = {"Host",
+                          "examplebucket.s3.amazonaws.com",
+                          "Range",
+                          "bytes=0-9",
+                          "x-amz-content-sha256",
+                          EMPTY,
+                          "x-amz-date",
+                          "20130524T000000Z",
+                          "Authorization",
+                          auth_header("host;range;x-amz-content-sha256;x-amz-date", sig),
                           NULL};
     struct gw_req r;
     req_build(&r, "GET", "/test.txt", hdrs);
@@ -88,10 +93,17 @@ static void test_get_object_example(void **state)
     gw_req_release(&r);
 
     /* a different range header (same signature) no longer verifies */
-    const char *hdrs2[] = {"Host", "examplebucket.s3.amazonaws.com", "Range", "bytes=0-10",
-                           "x-amz-content-sha256", EMPTY, "x-amz-date", "20130524T000000Z",
+    const char *hdrs2[] = {"Host",
+                           "examplebucket.s3.amazonaws.com",
+                           "Range",
+                           "bytes=0-10",
+                           "x-amz-content-sha256",
+                           EMPTY,
+                           "x-amz-date",
+                           "20130524T000000Z",
                            "Authorization",
-                           auth_header("host;range;x-amz-content-sha256;x-amz-date", sig), NULL};
+                           auth_header("host;range;x-amz-content-sha256;x-amz-date", sig),
+                           NULL};
     req_build(&r, "GET", "/test.txt", hdrs2);
     assert_int_equal(gw_sigv4_parse(&r, &a), TS_OK);
     assert_int_equal(gw_sigv4_verify(&r, &a, SECRET, T_2013), TS_ERR_AUTH_FAILED);
@@ -117,11 +129,19 @@ static void test_put_object_example(void **state)
     (void)state;
     const char *sig = "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd";
     const char *hdrs[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Date", "Fri, 24 May 2013 00:00:00 GMT",
-        "x-amz-date", "20130524T000000Z", "x-amz-storage-class", "REDUCED_REDUNDANCY",
-        "x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Date",
+        "Fri, 24 May 2013 00:00:00 GMT",
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-storage-class",
+        "REDUCED_REDUNDANCY",
+        "x-amz-content-sha256",
+        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
         "Authorization",
-        auth_header("date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", sig), NULL};
+        auth_header("date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", sig),
+        NULL};
     /* '$' arrives percent-encoded or not; either way it is canonicalized as %24 */
     check_example("PUT", "/test%24file.text", hdrs, sig);
     check_example("PUT", "/test$file.text", hdrs, sig);
@@ -131,14 +151,26 @@ static void test_bucket_examples(void **state)
 {
     (void)state;
     const char *sig1 = "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543";
-    const char *h1[] = {"Host", "examplebucket.s3.amazonaws.com", "x-amz-date", "20130524T000000Z",
-                        "x-amz-content-sha256", EMPTY, "Authorization",
-                        auth_header("host;x-amz-content-sha256;x-amz-date", sig1), NULL};
+    const char *h1[] = {"Host",
+                        "examplebucket.s3.amazonaws.com",
+                        "x-amz-date",
+                        "20130524T000000Z",
+                        "x-amz-content-sha256",
+                        EMPTY,
+                        "Authorization",
+                        auth_header("host;x-amz-content-sha256;x-amz-date", sig1),
+                        NULL};
     check_example("GET", "/?lifecycle", h1, sig1);
     const char *sig2 = "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7";
-    const char *h2[] = {"Host", "examplebucket.s3.amazonaws.com", "x-amz-date", "20130524T000000Z",
-                        "x-amz-content-sha256", EMPTY, "Authorization",
-                        auth_header("host;x-amz-content-sha256;x-amz-date", sig2), NULL};
+    const char *h2[] = {"Host",
+                        "examplebucket.s3.amazonaws.com",
+                        "x-amz-date",
+                        "20130524T000000Z",
+                        "x-amz-content-sha256",
+                        EMPTY,
+                        "Authorization",
+                        auth_header("host;x-amz-content-sha256;x-amz-date", sig2),
+                        NULL};
     /* query order does not matter: it is sorted */
     check_example("GET", "/?max-keys=2&prefix=J", h2, sig2);
     check_example("GET", "/?prefix=J&max-keys=2", h2, sig2);
@@ -186,8 +218,13 @@ static void test_parse_refusals(void **state)
     req_build(&r, "GET", "/b/k", v2);
     assert_int_equal(gw_sigv4_parse(&r, &a), TS_ERR_UNSUPPORTED_VERSION);
     gw_req_release(&r);
-    const char *bad[] = {"Host", "h", "x-amz-date", "20130524T000000Z", "x-amz-content-sha256",
-                         EMPTY, "Authorization",
+    const char *bad[] = {"Host",
+                         "h",
+                         "x-amz-date",
+                         "20130524T000000Z",
+                         "x-amz-content-sha256",
+                         EMPTY,
+                         "Authorization",
                          "AWS4-HMAC-SHA256 Credential=A/2013/us-east-1/s3/aws4_request,"
                          "SignedHeaders=host,Signature=00",
                          NULL};
@@ -195,9 +232,15 @@ static void test_parse_refusals(void **state)
     assert_int_equal(gw_sigv4_parse(&r, &a), TS_ERR_MALFORMED);
     gw_req_release(&r);
     /* a signed header that is missing from the request */
-    const char *missing[] = {"Host", "h", "x-amz-date", "20130524T000000Z",
-                             "x-amz-content-sha256", EMPTY, "Authorization",
-                             auth_header("host;range;x-amz-date", EMPTY), NULL};
+    const char *missing[] = {"Host",
+                             "h",
+                             "x-amz-date",
+                             "20130524T000000Z",
+                             "x-amz-content-sha256",
+                             EMPTY,
+                             "Authorization",
+                             auth_header("host;range;x-amz-date", EMPTY),
+                             NULL};
     req_build(&r, "GET", "/b/k", missing);
     assert_int_equal(gw_sigv4_parse(&r, &a), TS_OK);
     assert_int_equal(gw_sigv4_verify(&r, &a, SECRET, T_2013), TS_ERR_MALFORMED);
@@ -231,8 +274,8 @@ static size_t build_chunked(uint8_t *body)
                   {0, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"}};
     size_t n = 0;
     for (size_t i = 0; i < 3; i++) {
-        n += (size_t)snprintf((char *)body + n, 200, "%zx;chunk-signature=%s\r\n",
-                              chunks[i].size, chunks[i].sig);
+        n += (size_t)snprintf((char *)body + n, 200, "%zx;chunk-signature=%s\r\n", chunks[i].size,
+                              chunks[i].sig);
         memset(body + n, 'a', chunks[i].size);
         n += chunks[i].size;
         if (chunks[i].size > 0) {
@@ -249,10 +292,21 @@ static void test_chunked_example(void **state)
     (void)state;
     const char *seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
     const char *hdrs[] = {
-        "Host", "s3.amazonaws.com", "x-amz-date", "20130524T000000Z", "x-amz-storage-class",
-        "REDUCED_REDUNDANCY", "x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "Content-Encoding", "aws-chunked", "x-amz-decoded-content-length", "66560",
-        "Content-Length", "66824", "Authorization",
+        "Host",
+        "s3.amazonaws.com",
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-storage-class",
+        "REDUCED_REDUNDANCY",
+        "x-amz-content-sha256",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Content-Encoding",
+        "aws-chunked",
+        "x-amz-decoded-content-length",
+        "66560",
+        "Content-Length",
+        "66824",
+        "Authorization",
         auth_header("content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
                     "x-amz-decoded-content-length;x-amz-storage-class",
                     seed),

@@ -5,7 +5,10 @@
  * slot buffer. The reader decodes windows of UL_DECODE_WINDOW_BLOCKS blocks as soon as any k
  * pieces hold them, and returns plaintext only after AES-GCM authenticated it. When k pieces are
  * complete the rest are canceled, unless a window failed authentication (then every piece is
- * kept, so the decoder can swap the corrupt one out). See docs/uplink.md.
+ * kept, so the decoder can swap the corrupt one out). Fetch threads are a joinable crew: a
+ * finished segment's fetch is "retired" while its canceled tail winds down (keeping connections),
+ * joined once it ended, and aborted and joined past UL_FETCH_RETIRED_MAX or at close. See
+ * docs/uplink.md.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,13 +28,18 @@
 #define LOG "uplink.download"
 /* Fresh-limit retries per segment when the pieces in hand cannot be decoded. */
 #define UL_REFETCH_MAX 2
+/* Finished segments per download whose tail fetches may still be ending. */
+#define UL_FETCH_RETIRED_MAX 2
 
-/* One remote segment's piece fetches; reference-counted by the reader and each thread. */
+/* One remote segment's piece fetches. The slot is referenced by the reader (until it leaves the
+ * segment) and by each running thread; the fetch itself is freed by the reader after the join. */
 struct fetch {
     struct ul_project *p;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    int refs;
+    struct ul_crew crew;
+    int slot_refs;     /* guarded by mu */
+    bool reader_holds; /* the reader's slot reference (reader thread only) */
     struct ul_slot *slot;
     struct ul_limit *limits;
     int count;
@@ -73,6 +81,8 @@ struct ul_download {
     struct ts_ec *ec;
     struct ul_seg_decoder *dec;
     struct fetch *f;
+    struct fetch *retired[UL_FETCH_RETIRED_MAX]; /* left behind, tail threads maybe running */
+    int retired_count;
     size_t base_stripe;
     bool *bad;
     bool *bad_logged;
@@ -90,15 +100,25 @@ struct ul_download {
 /* ------------------------------------------------------------------------------------------ */
 /* Fetches                                                                                     */
 
-static void fetch_unref(struct fetch *f)
+static void fetch_slot_put(struct fetch *f)
 {
     pthread_mutex_lock(&f->mu);
-    int left = --f->refs;
+    int left = --f->slot_refs;
     pthread_mutex_unlock(&f->mu);
-    if (left > 0) {
-        return;
+    if (left == 0) {
+        ul_slot_release(f->p, f->slot);
     }
-    ul_slot_release(f->p, f->slot);
+}
+
+/* Joins the fetch threads and frees the fetch (no lock held). */
+static void fetch_end(struct fetch *f)
+{
+    ul_crew_join(&f->crew);
+    ul_crew_release(&f->crew);
+    if (f->reader_holds) {
+        f->reader_holds = false;
+        fetch_slot_put(f);
+    }
     free(f->limits);
     free(f->received);
     free(f->done);
@@ -108,13 +128,50 @@ static void fetch_unref(struct fetch *f)
     free(f);
 }
 
-static void fetch_cancel(struct fetch *f)
+/* Stops the fetch: with abort, streams blocked in I/O are interrupted at once; without, the
+ * threads stop between messages (finishing their streams cleanly keeps the connections). */
+static void fetch_cancel(struct fetch *f, bool abort)
 {
     pthread_mutex_lock(&f->mu);
     atomic_store(&f->cancel, true);
+    if (abort) {
+        ul_crew_abort_locked(&f->crew);
+    }
     f->version++;
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->mu);
+}
+
+/* The reader leaves a fetch: fetches whose threads all ended are joined now; past
+ * UL_FETCH_RETIRED_MAX the oldest still running is aborted and joined. */
+static void fetch_retire(struct ul_download *d, struct fetch *f)
+{
+    fetch_cancel(f, false);
+    if (f->reader_holds) {
+        f->reader_holds = false;
+        fetch_slot_put(f);
+    }
+    if (d->retired_count == UL_FETCH_RETIRED_MAX) {
+        struct fetch *oldest = d->retired[0];
+        memmove(&d->retired[0], &d->retired[1], (size_t)(d->retired_count - 1) * sizeof(f));
+        d->retired_count--;
+        fetch_cancel(oldest, true);
+        fetch_end(oldest);
+    }
+    d->retired[d->retired_count++] = f;
+    int kept = 0;
+    for (int i = 0; i < d->retired_count; i++) {
+        struct fetch *x = d->retired[i];
+        pthread_mutex_lock(&x->mu);
+        bool idle = ul_crew_idle_locked(&x->crew);
+        pthread_mutex_unlock(&x->mu);
+        if (idle) {
+            fetch_end(x);
+        } else {
+            d->retired[kept++] = x;
+        }
+    }
+    d->retired_count = kept;
 }
 
 static void sink_progress(void *ctx, size_t received)
@@ -154,25 +211,23 @@ static void fetch_piece_done(struct fetch *f, int i, ts_err err)
     pthread_mutex_unlock(&f->mu);
 }
 
-static void *fetch_thread(void *arg)
+static void fetch_thread(struct ul_worker *w)
 {
-    struct fetch *f = arg;
+    struct fetch *f = w->job;
     struct ul_project *p = f->p;
     for (int i = fetch_next(f); i >= 0; i = fetch_next(f)) {
         struct piece_sink_ctx ctx = {.f = f, .i = i};
         struct ul_piece_sink sink = {
             .buf = f->slot->pieces[i], .progress = sink_progress, .ctx = &ctx};
         ts_err err = ul_piece_download(p->pool, &f->limits[i], f->piece_key, f->piece_offset,
-                                       f->piece_bytes, &sink, &f->cancel);
+                                       f->piece_bytes, &sink, &f->cancel, w);
         if (err != TS_OK && err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece fetch failed piece=%u err=%s", f->limits[i].piece_num,
                          ts_errname(err));
         }
         fetch_piece_done(f, i, err);
     }
-    fetch_unref(f);
-    ul_thread_exit(p);
-    return NULL;
+    fetch_slot_put(f);
 }
 
 /* Parses the segment's limits (nil entries are skipped) into a new fetch. */
@@ -186,7 +241,7 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     f->p = d->p;
-    f->refs = 1;
+    f->slot_refs = 1;
     f->k = ts_ec_k(d->ec);
     f->piece_offset = piece_offset;
     f->piece_bytes = piece_bytes;
@@ -219,9 +274,10 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
     }
     if (err == TS_OK) {
         err = ul_slot_acquire(d->p, f->count, piece_bytes, &f->slot);
+        f->reader_holds = err == TS_OK;
     }
     if (err != TS_OK) {
-        fetch_unref(f);
+        fetch_end(f);
         return err;
     }
     *out = f;
@@ -231,17 +287,18 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
 static ts_err fetch_start(struct fetch *f, int streams_max)
 {
     int threads = f->count < streams_max ? f->count : streams_max;
-    for (int t = 0; t < threads; t++) {
-        pthread_mutex_lock(&f->mu);
-        f->refs++;
-        pthread_mutex_unlock(&f->mu);
-        ts_err err = ul_thread_start(f->p, fetch_thread, f);
-        if (err != TS_OK) {
-            fetch_unref(f);
-            return t > 0 ? TS_OK : err;
-        }
+    ts_err err = ul_crew_init(&f->crew, f->p, &f->mu, threads);
+    if (err != TS_OK) {
+        return err;
     }
-    return TS_OK;
+    pthread_mutex_lock(&f->mu);
+    f->slot_refs += threads;
+    pthread_mutex_unlock(&f->mu);
+    err = ul_crew_start(&f->crew, threads, fetch_thread, f);
+    pthread_mutex_lock(&f->mu);
+    f->slot_refs -= threads - f->crew.started;
+    pthread_mutex_unlock(&f->mu);
+    return err; /* fewer streams than asked still work, just slower */
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -250,8 +307,7 @@ static ts_err fetch_start(struct fetch *f, int streams_max)
 static void segment_release(struct ul_download *d)
 {
     if (d->f != NULL) {
-        fetch_cancel(d->f);
-        fetch_unref(d->f);
+        fetch_retire(d, d->f);
         d->f = NULL;
     }
     d->seg = NULL;
@@ -664,7 +720,23 @@ void ul_download_close(struct ul_download *d)
     if (d == NULL) {
         return;
     }
+    /* Abort every fetch first (their threads unwind in parallel), then join them. */
+    struct fetch *all[UL_FETCH_RETIRED_MAX + 1];
+    int count = 0;
+    for (int i = 0; i < d->retired_count; i++) {
+        all[count++] = d->retired[i];
+    }
+    if (d->f != NULL) {
+        all[count++] = d->f;
+        d->f = NULL;
+    }
     segment_release(d);
+    for (int i = 0; i < count; i++) {
+        fetch_cancel(all[i], true);
+    }
+    for (int i = 0; i < count; i++) {
+        fetch_end(all[i]);
+    }
     if (d->page != NULL) {
         protobuf_c_message_free_unpacked(&d->page->base, NULL);
     }

@@ -79,7 +79,7 @@ struct ul_project {
     struct ul_slot *free_slots;
     int slots_out;    /* slots handed out */
     int slots_total;  /* slots allocated (free + out) */
-    int threads_live; /* detached worker threads still running */
+    int threads_live; /* worker threads started and not yet joined */
 };
 
 /* Takes a slot with at least count buffers of piece_cap bytes (reallocating a pooled one that is
@@ -88,11 +88,57 @@ TS_WARN_UNUSED ts_err ul_slot_acquire(struct ul_project *p, int count, size_t pi
                                       struct ul_slot **out);
 void ul_slot_release(struct ul_project *p, struct ul_slot *slot);
 
-/* Detached worker threads: started with a small stack and counted, so closing the project can
- * wait for every one of them. */
-TS_WARN_UNUSED ts_err ul_thread_start(struct ul_project *p, void *(*fn)(void *), void *arg);
-/* Called by the worker as its last action. */
-void ul_thread_exit(struct ul_project *p);
+/* ---- Worker crews: the threads of one job (a segment's piece streams) ---- */
+/*
+ * Every thread the library starts belongs to a crew and is joined (ul_crew_join) before the call
+ * that owns the job returns: upload commit/abort, download close. Each worker publishes the RPC
+ * stream it is using, so ul_crew_abort_locked can abort them all at once (ts_rpc_stream_abort)
+ * instead of waiting for a blocked read or write to time out. A crew borrows its job's mutex:
+ * `running`, `aborted` and `streams` are guarded by it.
+ */
+struct ul_crew;
+struct ul_worker {
+    struct ul_crew *crew;
+    int index;
+    void *job;
+};
+struct ul_crew {
+    struct ul_project *p;
+    pthread_mutex_t *mu; /* the job's lock (borrowed) */
+    void (*fn)(struct ul_worker *);
+    struct ul_worker *workers;      /* capacity entries */
+    pthread_t *threads;             /* started entries */
+    struct ts_rpc_stream **streams; /* streams[i]: worker i's open stream, or NULL */
+    int capacity;
+    int started;  /* threads started (all joinable) */
+    int running;  /* started and not yet returned from fn */
+    bool aborted; /* every stream was aborted; streams published later are aborted at once */
+};
+
+/* Prepares a crew of at most capacity threads guarded by mu. */
+TS_WARN_UNUSED ts_err ul_crew_init(struct ul_crew *c, struct ul_project *p, pthread_mutex_t *mu,
+                                   int capacity);
+/* Starts count (<= capacity) threads running fn(worker) with worker->job = job, small stacks.
+ * Starting fewer is not an error (fewer streams are only slower): TS_ERR_NOMEM only when none
+ * started. Call once. */
+TS_WARN_UNUSED ts_err ul_crew_start(struct ul_crew *c, int count, void (*fn)(struct ul_worker *),
+                                    void *job);
+/* With c->mu held: aborts every published stream now and marks the crew so later ones are
+ * aborted as they are published. The job's own cancel flag and condition are the caller's. */
+void ul_crew_abort_locked(struct ul_crew *c);
+/* With c->mu held: true when no worker is still running its function. */
+bool ul_crew_idle_locked(const struct ul_crew *c);
+/* Joins every started thread (c->mu must NOT be held: workers take it on their way out). */
+void ul_crew_join(struct ul_crew *c);
+/* Frees the arrays; the crew must be joined (or never started). */
+void ul_crew_release(struct ul_crew *c);
+
+/* Called by a worker around each RPC stream it opens (the piecestore client): after opening and
+ * before ts_rpc_stream_finish. A stream published to an aborted crew is aborted at once, and one
+ * withdrawn from an aborted crew is aborted too, so finishing it does not wait for a drain.
+ * w may be NULL (no crew: nothing to do). */
+void ul_worker_stream_set(struct ul_worker *w, struct ts_rpc_stream *s);
+void ul_worker_stream_clear(struct ul_worker *w, struct ts_rpc_stream *s);
 
 /* ---- Metainfo client ---- */
 

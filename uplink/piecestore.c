@@ -6,6 +6,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "crypto/hash.h"
+#include "internal.h"
 #include "piecestore.h"
 #include "piecestore.pb-c.h"
 #include "rpc/rpc.h"
@@ -208,7 +209,7 @@ static ts_err upload_body(struct upload_state *u, const struct ul_piece_source *
 
 ts_err ul_piece_upload(struct ts_rpc_pool *pool, const struct ul_limit *lim,
                        const uint8_t piece_private_key[64], const struct ul_piece_source *src,
-                       const atomic_bool *cancel, struct ts_buf *receipt)
+                       const atomic_bool *cancel, struct ul_worker *worker, struct ts_buf *receipt)
 {
     struct upload_state u = {.lim = lim, .priv = piece_private_key, .step = ORDER_STEP_FIRST};
     ts_err err = ts_sha256_ctx_new(&u.sha);
@@ -217,10 +218,12 @@ ts_err ul_piece_upload(struct ts_rpc_pool *pool, const struct ul_limit *lim,
     }
     err = ts_rpc_pool_open_stream(pool, &lim->url, METHOD_UPLOAD, &u.s);
     if (err == TS_OK) {
+        ul_worker_stream_set(worker, u.s);
         err = upload_body(&u, src, cancel, receipt);
         if (err != TS_OK) {
             ts_rpc_stream_cancel(u.s); /* the node drops its partial piece */
         }
+        ul_worker_stream_clear(worker, u.s);
         ts_rpc_stream_finish(u.s);
     }
     ts_sha256_ctx_free(u.sha);
@@ -330,21 +333,24 @@ static ts_err download_body(struct download_state *d, const struct ul_piece_sink
 
 ts_err ul_piece_download(struct ts_rpc_pool *pool, const struct ul_limit *lim,
                          const uint8_t piece_private_key[64], size_t offset, size_t size,
-                         const struct ul_piece_sink *sink, const atomic_bool *cancel)
+                         const struct ul_piece_sink *sink, const atomic_bool *cancel,
+                         struct ul_worker *worker)
 {
     if (size == 0 || (int64_t)size > lim->limit.limit_bytes) {
         return TS_ERR_INVALID_ARGUMENT;
     }
-    struct download_state d = {.lim = lim, .priv = piece_private_key, .offset = offset,
-                               .size = size};
+    struct download_state d = {
+        .lim = lim, .priv = piece_private_key, .offset = offset, .size = size};
     ts_err err = ts_rpc_pool_open_stream(pool, &lim->url, METHOD_DOWNLOAD, &d.s);
     if (err != TS_OK) {
         return err;
     }
+    ul_worker_stream_set(worker, d.s);
     err = download_body(&d, sink, cancel);
     if (err != TS_OK) {
         ts_rpc_stream_cancel(d.s);
     }
+    ul_worker_stream_clear(worker, d.s);
     ts_rpc_stream_finish(d.s);
     return err;
 }

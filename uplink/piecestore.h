@@ -10,7 +10,9 @@
  * the data, and reports progress after every chunk.
  *
  * Both run on the calling thread and stop early when *cancel becomes true (checked between
- * messages; a blocked read or write ends at the pool's I/O timeout).
+ * messages). A worker of a crew (internal.h) publishes its open stream, so aborting the crew
+ * interrupts a blocked read or write at once; without a crew (worker NULL) a blocked read or
+ * write ends at the pool's I/O timeout.
  */
 #ifndef UL_PIECESTORE_H
 #define UL_PIECESTORE_H
@@ -26,6 +28,7 @@
 #include "orders/orders.h"
 
 struct ts_rpc_pool;
+struct ul_worker;
 
 /* One addressed order limit as the satellite handed it out, parsed and checked for shape. */
 struct ul_limit {
@@ -54,8 +57,8 @@ struct ul_piece_source {
  * TS_ERR_HASH_MISMATCH when the receipt does not match what was sent, TS_ERR_CANCELED. */
 TS_WARN_UNUSED ts_err ul_piece_upload(struct ts_rpc_pool *pool, const struct ul_limit *lim,
                                       const uint8_t piece_private_key[64],
-                                      const struct ul_piece_source *src,
-                                      const atomic_bool *cancel, struct ts_buf *receipt);
+                                      const struct ul_piece_source *src, const atomic_bool *cancel,
+                                      struct ul_worker *worker, struct ts_buf *receipt);
 
 /* Receives piece bytes: buf holds size bytes for the range; progress(ctx, received) is called
  * after each chunk lands (received bytes are contiguous from the range start). */
@@ -70,6 +73,6 @@ struct ul_piece_sink {
 TS_WARN_UNUSED ts_err ul_piece_download(struct ts_rpc_pool *pool, const struct ul_limit *lim,
                                         const uint8_t piece_private_key[64], size_t offset,
                                         size_t size, const struct ul_piece_sink *sink,
-                                        const atomic_bool *cancel);
+                                        const atomic_bool *cancel, struct ul_worker *worker);
 
 #endif

@@ -92,8 +92,10 @@ void ul_project_close(struct ul_project *p)
     if (p == NULL) {
         return;
     }
+    /* Uploads and downloads join their workers when they end; a project closed with one still
+     * open (a caller's bug, see the header) waits here for it to be closed. */
     pthread_mutex_lock(&p->mu);
-    while (p->threads_live > 0) { /* canceled workers end within the pool's I/O timeout */
+    while (p->threads_live > 0) {
         pthread_cond_wait(&p->cond, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -189,34 +191,133 @@ void ul_slot_release(struct ul_project *p, struct ul_slot *slot)
 /* ------------------------------------------------------------------------------------------ */
 /* Worker threads                                                                              */
 
-ts_err ul_thread_start(struct ul_project *p, void *(*fn)(void *), void *arg)
+ts_err ul_crew_init(struct ul_crew *c, struct ul_project *p, pthread_mutex_t *mu, int capacity)
 {
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0) {
-        return TS_ERR_NOMEM;
-    }
-    pthread_attr_setstacksize(&attr, UL_THREAD_STACK_SIZE);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_mutex_lock(&p->mu);
-    p->threads_live++;
-    pthread_mutex_unlock(&p->mu);
-    pthread_t t;
-    int rc = pthread_create(&t, &attr, fn, arg);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        ts_log_warn(LOG, "cannot start a worker thread rc=%d", rc);
-        ul_thread_exit(p);
+    memset(c, 0, sizeof(*c));
+    c->p = p;
+    c->mu = mu;
+    c->capacity = capacity;
+    c->workers = calloc((size_t)capacity, sizeof(*c->workers));
+    c->threads = calloc((size_t)capacity, sizeof(*c->threads));
+    c->streams = calloc((size_t)capacity, sizeof(*c->streams));
+    if (c->workers == NULL || c->threads == NULL || c->streams == NULL) {
+        ul_crew_release(c);
         return TS_ERR_NOMEM;
     }
     return TS_OK;
 }
 
-void ul_thread_exit(struct ul_project *p)
+static void *crew_main(void *arg)
 {
-    pthread_mutex_lock(&p->mu);
-    p->threads_live--;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->mu);
+    struct ul_worker *w = arg;
+    struct ul_crew *c = w->crew;
+    c->fn(w);
+    pthread_mutex_lock(c->mu);
+    c->running--;
+    pthread_mutex_unlock(c->mu);
+    return NULL;
+}
+
+ts_err ul_crew_start(struct ul_crew *c, int count, void (*fn)(struct ul_worker *), void *job)
+{
+    TS_ASSERT(c->started == 0 && count <= c->capacity);
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        return TS_ERR_NOMEM;
+    }
+    pthread_attr_setstacksize(&attr, UL_THREAD_STACK_SIZE);
+    c->fn = fn;
+    int rc = 0;
+    for (int i = 0; i < count; i++) {
+        c->workers[i] = (struct ul_worker){.crew = c, .index = i, .job = job};
+        pthread_mutex_lock(c->mu);
+        c->running++;
+        pthread_mutex_unlock(c->mu);
+        rc = pthread_create(&c->threads[i], &attr, crew_main, &c->workers[i]);
+        if (rc != 0) {
+            pthread_mutex_lock(c->mu);
+            c->running--;
+            pthread_mutex_unlock(c->mu);
+            break;
+        }
+        c->started++;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&c->p->mu);
+    c->p->threads_live += c->started;
+    pthread_mutex_unlock(&c->p->mu);
+    if (rc != 0) {
+        ts_log_warn(LOG, "cannot start a worker thread rc=%d started=%d", rc, c->started);
+    }
+    return c->started > 0 || count == 0 ? TS_OK : TS_ERR_NOMEM;
+}
+
+void ul_crew_abort_locked(struct ul_crew *c)
+{
+    c->aborted = true;
+    for (int i = 0; i < c->started; i++) {
+        if (c->streams[i] != NULL) {
+            ts_rpc_stream_abort(c->streams[i]);
+        }
+    }
+}
+
+bool ul_crew_idle_locked(const struct ul_crew *c)
+{
+    return c->running == 0;
+}
+
+void ul_crew_join(struct ul_crew *c)
+{
+    for (int i = 0; i < c->started; i++) {
+        pthread_join(c->threads[i], NULL);
+    }
+    if (c->started > 0) {
+        pthread_mutex_lock(&c->p->mu);
+        c->p->threads_live -= c->started;
+        pthread_cond_broadcast(&c->p->cond);
+        pthread_mutex_unlock(&c->p->mu);
+    }
+    c->started = 0;
+}
+
+void ul_crew_release(struct ul_crew *c)
+{
+    TS_ASSERT(c->started == 0);
+    free(c->workers);
+    free(c->threads);
+    free(c->streams);
+    c->workers = NULL;
+    c->threads = NULL;
+    c->streams = NULL;
+}
+
+void ul_worker_stream_set(struct ul_worker *w, struct ts_rpc_stream *s)
+{
+    if (w == NULL) {
+        return;
+    }
+    struct ul_crew *c = w->crew;
+    pthread_mutex_lock(c->mu);
+    c->streams[w->index] = s;
+    if (c->aborted) {
+        ts_rpc_stream_abort(s);
+    }
+    pthread_mutex_unlock(c->mu);
+}
+
+void ul_worker_stream_clear(struct ul_worker *w, struct ts_rpc_stream *s)
+{
+    if (w == NULL) {
+        return;
+    }
+    struct ul_crew *c = w->crew;
+    pthread_mutex_lock(c->mu);
+    c->streams[w->index] = NULL;
+    if (c->aborted) {
+        ts_rpc_stream_abort(s); /* so finishing it does not wait for a cancel drain */
+    }
+    pthread_mutex_unlock(c->mu);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -3,8 +3,11 @@
  * into the n piece buffers of a slot while one thread per piece stream (capped) sends each piece
  * as its stripes appear. A segment is "decided" when o pieces are stored (the rest are canceled:
  * long-tail cancellation) or when o can no longer be reached. The caller's thread commits decided
- * segments in order, up to `parallelism` segments being in flight. A run (one remote segment) is
- * reference-counted: its slot returns to the project when the last piece thread leaves.
+ * segments in order, up to `parallelism` segments being in flight. A run (one remote segment) owns
+ * a crew of joinable piece threads; its slot returns to the project when the upload and the last
+ * piece thread let go of it. A committed run whose canceled tail streams are still winding down
+ * is "retired": joined once they end (keeping their connections for the next segment), aborted
+ * and joined past UL_RETIRED_MAX, and in every case before commit or abort returns.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,12 +32,16 @@
 #define WRITE_STEP (1u << 20)
 /* RetryBeginSegmentPieces calls per segment (each asks a replacement for one failed piece). */
 #define UL_PIECE_RETRIES_MAX 8
+/* Committed segments per upload whose tail streams may still be ending. */
+#define UL_RETIRED_MAX 2
 
 struct run {
     struct ul_project *p;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    int refs; /* the upload + each piece thread */
+    struct ul_crew crew; /* the piece threads */
+    int slot_refs;       /* the upload (until sealed) + each piece thread; guarded by mu */
+    bool upload_holds;   /* the upload's slot reference is still held (upload thread only) */
     struct ul_slot *slot;
     uint32_t index;
     int k, o, n;
@@ -85,6 +92,8 @@ struct ul_upload {
     uint32_t seg_index;
     struct run *inflight[UL_PARALLELISM_MAX]; /* sealed, not yet committed, oldest first */
     int inflight_count;
+    struct run *retired[UL_RETIRED_MAX]; /* committed, tail threads maybe running, oldest first */
+    int retired_count;
     ts_err err; /* sticky */
     /* Part mode (multipart): segments at (part, index); no BeginObject or CommitObject; the
      * encrypted ETag travels with the part's last segment. */
@@ -99,15 +108,32 @@ struct ul_upload {
 /* ------------------------------------------------------------------------------------------ */
 /* Runs                                                                                        */
 
-static void run_unref(struct run *r)
+/* Drops one reference to the slot; the last one gives it back to the project. */
+static void run_slot_put(struct run *r)
 {
     pthread_mutex_lock(&r->mu);
-    int left = --r->refs;
+    int left = --r->slot_refs;
     pthread_mutex_unlock(&r->mu);
-    if (left > 0) {
-        return;
+    if (left == 0) {
+        ul_slot_release(r->p, r->slot);
     }
-    ul_slot_release(r->p, r->slot);
+}
+
+/* The upload is done writing into the slot (the segment is sealed or abandoned). */
+static void run_slot_drop(struct run *r)
+{
+    if (r->upload_holds) {
+        r->upload_holds = false;
+        run_slot_put(r);
+    }
+}
+
+/* Joins the piece threads and frees the run (no lock held). */
+static void run_end(struct run *r)
+{
+    ul_crew_join(&r->crew);
+    ul_crew_release(&r->crew);
+    run_slot_drop(r);
     for (int i = 0; i < r->limit_count; i++) {
         ts_buf_release(&r->receipts[i]);
     }
@@ -129,12 +155,42 @@ static void run_publish(struct run *r, size_t stripes, bool sealed)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void run_cancel(struct run *r)
+/* Cancels every piece stream now: waiting threads are woken and streams blocked in I/O are
+ * aborted, so joining the run takes no longer than the threads need to unwind. */
+static void run_abort(struct run *r)
 {
     pthread_mutex_lock(&r->mu);
     atomic_store(&r->cancel, true);
+    ul_crew_abort_locked(&r->crew);
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
+}
+
+/* Takes a committed run off the upload's hands: runs whose tail threads have all ended are
+ * joined now; past UL_RETIRED_MAX the oldest still running is aborted and joined. */
+static void run_retire(struct ul_upload *u, struct run *r)
+{
+    if (u->retired_count == UL_RETIRED_MAX) {
+        struct run *oldest = u->retired[0];
+        memmove(&u->retired[0], &u->retired[1], (size_t)(u->retired_count - 1) * sizeof(r));
+        u->retired_count--;
+        run_abort(oldest);
+        run_end(oldest);
+    }
+    u->retired[u->retired_count++] = r;
+    int kept = 0;
+    for (int i = 0; i < u->retired_count; i++) {
+        struct run *x = u->retired[i];
+        pthread_mutex_lock(&x->mu);
+        bool idle = ul_crew_idle_locked(&x->crew);
+        pthread_mutex_unlock(&x->mu);
+        if (idle) {
+            run_end(x); /* every thread has returned: the join does not block */
+        } else {
+            u->retired[kept++] = x;
+        }
+    }
+    u->retired_count = kept;
 }
 
 static ts_err source_wait(void *ctx, size_t sent, size_t *avail, bool *complete)
@@ -262,9 +318,9 @@ static bool piece_retry(struct run *r, int i)
     return err == TS_OK;
 }
 
-static void *piece_thread(void *arg)
+static void piece_thread(struct ul_worker *w)
 {
-    struct run *r = arg;
+    struct run *r = w->job;
     struct ul_project *p = r->p;
     struct ts_buf receipt;
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
@@ -272,7 +328,7 @@ static void *piece_thread(void *arg)
         struct ul_piece_source src = {.data = r->slot->pieces[i], .wait = source_wait, .ctx = r};
         ts_buf_clear(&receipt);
         ts_err err =
-            ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel, &receipt);
+            ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel, w, &receipt);
         if (err != TS_OK && err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece failed segment=%u piece=%u err=%s", r->index,
                          r->limits[i].piece_num, ts_errname(err));
@@ -284,9 +340,7 @@ static void *piece_thread(void *arg)
         i = next_piece(r);
     }
     ts_buf_release(&receipt);
-    run_unref(r);
-    ul_thread_exit(p);
-    return NULL;
+    run_slot_put(r);
 }
 
 /* Blocks until o pieces are stored (TS_OK) or o cannot be reached any more. */
@@ -463,7 +517,7 @@ static ts_err run_new(struct ul_upload *u, struct run **out)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cond, NULL);
     r->p = u->p;
-    r->refs = 1;
+    r->slot_refs = 1;
     r->index = u->seg_index;
     ts_buf_init(&r->segment_id, UL_SIGNED_ID_MAX);
     atomic_init(&r->cancel, false);
@@ -474,17 +528,18 @@ static ts_err run_new(struct ul_upload *u, struct run **out)
 static ts_err run_start_threads(struct run *r, int streams_max)
 {
     int threads = r->limit_count < streams_max ? r->limit_count : streams_max;
-    for (int t = 0; t < threads; t++) {
-        pthread_mutex_lock(&r->mu);
-        r->refs++;
-        pthread_mutex_unlock(&r->mu);
-        ts_err err = ul_thread_start(r->p, piece_thread, r);
-        if (err != TS_OK) {
-            run_unref(r);
-            return t > 0 ? TS_OK : err; /* fewer streams still work, just slower */
-        }
+    ts_err err = ul_crew_init(&r->crew, r->p, &r->mu, threads);
+    if (err != TS_OK) {
+        return err;
     }
-    return TS_OK;
+    pthread_mutex_lock(&r->mu);
+    r->slot_refs += threads; /* taken before they start: a fast thread cannot free the slot */
+    pthread_mutex_unlock(&r->mu);
+    err = ul_crew_start(&r->crew, threads, piece_thread, r);
+    pthread_mutex_lock(&r->mu);
+    r->slot_refs -= threads - r->crew.started;
+    pthread_mutex_unlock(&r->mu);
+    return err; /* fewer streams than asked still work, just slower */
 }
 
 /* Starts a remote segment: BeginSegment, a slot, the piece threads, the encoder. */
@@ -511,6 +566,7 @@ static ts_err segment_start(struct ul_upload *u)
     if (err == TS_OK) {
         ul_seg_layout_init(&full, u->ec, TS_SEGMENT_SIZE_MAX);
         err = ul_slot_acquire(u->p, u->n, full.piece_size, &r->slot);
+        r->upload_holds = err == TS_OK;
     }
     uint8_t nonce[24];
     if (err == TS_OK) {
@@ -531,8 +587,8 @@ static ts_err segment_start(struct ul_upload *u)
     protobuf_c_message_free_unpacked(batch ? &batch->base : (bs ? &bs->base : NULL), NULL);
     if (err != TS_OK) {
         if (r != NULL) {
-            run_cancel(r);
-            run_unref(r);
+            run_abort(r);
+            run_end(r);
         }
         return err;
     }
@@ -630,7 +686,7 @@ static ts_err finalize_oldest(struct ul_upload *u)
     if (err == TS_OK) {
         err = commit_segment(u, r);
     }
-    run_unref(r);
+    run_retire(u, r);
     return err;
 }
 
@@ -643,10 +699,11 @@ static ts_err segment_seal(struct ul_upload *u)
     ts_err err = ul_seg_encoder_finish(u->enc, &l);
     ts_wipe(u->seg_key, sizeof(u->seg_key));
     if (err != TS_OK) {
-        run_cancel(r);
-        run_unref(r);
+        run_abort(r);
+        run_end(r);
         return err;
     }
+    run_slot_drop(r); /* only the piece threads read the slot from now on */
     r->encrypted_size = l.encrypted_size;
     r->plain_size = l.plain_len;
     run_publish(r, l.stripes, true);
@@ -939,13 +996,23 @@ void ul_upload_abort(struct ul_upload *u)
     if (u == NULL) {
         return;
     }
+    /* Abort every run first (their threads unwind in parallel), then join them. */
+    struct run *runs[1 + UL_PARALLELISM_MAX + UL_RETIRED_MAX];
+    int count = 0;
     if (u->cur != NULL) {
-        run_cancel(u->cur);
-        run_unref(u->cur);
+        runs[count++] = u->cur;
     }
     for (int i = 0; i < u->inflight_count; i++) {
-        run_cancel(u->inflight[i]);
-        run_unref(u->inflight[i]);
+        runs[count++] = u->inflight[i];
+    }
+    for (int i = 0; i < u->retired_count; i++) {
+        runs[count++] = u->retired[i];
+    }
+    for (int i = 0; i < count; i++) {
+        run_abort(runs[i]);
+    }
+    for (int i = 0; i < count; i++) {
+        run_end(runs[i]);
     }
     ul_seg_encoder_free(u->enc);
     ts_ec_free(u->ec);

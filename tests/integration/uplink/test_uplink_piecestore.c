@@ -103,8 +103,8 @@ static struct ul_limit limit_for(struct fixture *f, enum ts_piece_action action,
 {
     struct ul_limit lim;
     memset(&lim, 0, sizeof(lim));
-    lim.limit = nc_limit(f->sat.identity, ts_identity_id(f->sat.identity), &f->node.url.id,
-                         action, piece_id, bytes, key);
+    lim.limit = nc_limit(f->sat.identity, ts_identity_id(f->sat.identity), &f->node.url.id, action,
+                         piece_id, bytes, key);
     lim.url = f->node.url;
     lim.piece_num = 3;
     return lim;
@@ -129,7 +129,7 @@ static void test_piece_round_trip_with_ranges(void **state)
     atomic_init(&cancel, false);
     struct ts_buf receipt;
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
-    ts_err err = ul_piece_upload(f->pool, &put, key.priv, &src, &cancel, &receipt);
+    ts_err err = ul_piece_upload(f->pool, &put, key.priv, &src, &cancel, NULL, &receipt);
     if (err != TS_OK) {
         nc_node_dump_log(&f->node);
     }
@@ -153,8 +153,8 @@ static void test_piece_round_trip_with_ranges(void **state)
         struct progress pr = {0};
         struct ul_piece_sink sink = {.buf = out, .progress = on_progress, .ctx = &pr};
         memset(out, 0, len);
-        assert_int_equal(ul_piece_download(f->pool, &get, dkey.priv, off, size, &sink, &cancel),
-                         TS_OK);
+        assert_int_equal(
+            ul_piece_download(f->pool, &get, dkey.priv, off, size, &sink, &cancel, NULL), TS_OK);
         assert_int_equal(pr.last, size);
         assert_memory_equal(out, data + off, size);
     }
@@ -188,7 +188,7 @@ static void test_cancel_and_over_limit_upload_fail_cleanly(void **state)
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
     struct ul_limit put = limit_for(f, TS_PIECE_ACTION_PUT, piece_id, 1 << 20, &key);
     struct ul_piece_source src = {.data = data, .wait = stuck_wait, .ctx = &cancel};
-    assert_int_equal(ul_piece_upload(f->pool, &put, key.priv, &src, &cancel, &receipt),
+    assert_int_equal(ul_piece_upload(f->pool, &put, key.priv, &src, &cancel, NULL, &receipt),
                      TS_ERR_CANCELED);
     assert_int_equal(receipt.len, 0);
     /* The canceled piece was not stored: a GET finds nothing. */
@@ -196,7 +196,7 @@ static void test_cancel_and_over_limit_upload_fail_cleanly(void **state)
     struct ul_limit get = limit_for(f, TS_PIECE_ACTION_GET, piece_id, 1 << 20, &key);
     struct progress pr = {0};
     struct ul_piece_sink sink = {.buf = data, .progress = on_progress, .ctx = &pr};
-    assert_int_not_equal(ul_piece_download(f->pool, &get, key.priv, 0, 100, &sink, &cancel),
+    assert_int_not_equal(ul_piece_download(f->pool, &get, key.priv, 0, 100, &sink, &cancel, NULL),
                          TS_OK);
     /* A piece larger than its limit stops before the node has to refuse it. */
     uint8_t other[32];
@@ -204,7 +204,7 @@ static void test_cancel_and_over_limit_upload_fail_cleanly(void **state)
     struct ul_limit small = limit_for(f, TS_PIECE_ACTION_PUT, other, 1000, &key);
     struct growing g = {.len = 5000, .step = 5000};
     struct ul_piece_source src2 = {.data = data, .wait = growing_wait, .ctx = &g};
-    assert_int_equal(ul_piece_upload(f->pool, &small, key.priv, &src2, &cancel, &receipt),
+    assert_int_equal(ul_piece_upload(f->pool, &small, key.priv, &src2, &cancel, NULL, &receipt),
                      TS_ERR_LIMIT_EXCEEDED);
     ts_buf_release(&receipt);
     free(data);

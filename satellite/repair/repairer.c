@@ -405,13 +405,15 @@ static int alias_piece_cmp(const void *a, const void *b)
 }
 
 /* The new list: old pieces minus disqualified ones and those whose number was re-created, plus
- * the uploaded pieces. */
-static ts_err build_list(const struct run *r, struct ts_buf *out, int *uploaded)
+ * the uploaded pieces. Pieces of gracefully exiting nodes are left out too once the segment keeps
+ * at least o healthy pieces without them (*dropped counts them). */
+static ts_err build_list(const struct run *r, struct ts_buf *out, int *uploaded, int *dropped)
 {
     struct sat_alias_piece list[TS_EC_SHARES_MAX];
     bool replaced[TS_EC_SHARES_MAX] = {false};
     size_t n = 0;
     *uploaded = 0;
+    *dropped = 0;
     for (size_t t = 0; t < r->tgt_count; t++) {
         if (r->tgt[t].err == TS_OK) {
             replaced[r->tgt[t].piece_num] = true;
@@ -420,10 +422,17 @@ static ts_err build_list(const struct run *r, struct ts_buf *out, int *uploaded)
             (*uploaded)++;
         }
     }
+    bool drop_exiting = r->pc.healthy + *uploaded >= r->seg->redundancy.success;
     for (size_t i = 0; i < r->seg->piece_count; i++) {
-        if (!replaced[r->seg->pieces[i].piece_num] && r->pc.health[i] != SAT_PIECE_DISQUALIFIED) {
-            list[n++] = r->seg->pieces[i];
+        bool exiting = r->pc.health[i] == SAT_PIECE_EXITING;
+        if (replaced[r->seg->pieces[i].piece_num] || r->pc.health[i] == SAT_PIECE_DISQUALIFIED) {
+            continue;
         }
+        if (exiting && drop_exiting) {
+            (*dropped)++;
+            continue;
+        }
+        list[n++] = r->seg->pieces[i];
     }
     qsort(list, n, sizeof list[0], alias_piece_cmp);
     return sat_alias_pieces_encode(list, n, out);
@@ -432,11 +441,11 @@ static ts_err build_list(const struct run *r, struct ts_buf *out, int *uploaded)
 static ts_err store(struct run *r)
 {
     struct ts_buf list;
-    int uploaded = 0;
+    int uploaded = 0, dropped = 0;
     bool swapped = false;
     ts_buf_init(&list, SAT_PIECES_ENCODED_MAX);
-    ts_err err = build_list(r, &list, &uploaded);
-    if (err == TS_OK && uploaded == 0) {
+    ts_err err = build_list(r, &list, &uploaded, &dropped);
+    if (err == TS_OK && uploaded == 0 && dropped == 0) {
         err = TS_ERR_UNAVAILABLE;
     }
     if (err == TS_OK) {
@@ -488,13 +497,15 @@ static ts_err repair_run(struct run *r)
     for (size_t t = 0; err == TS_OK && t < r->tgt_count; t++) {
         r->tgt[t].piece_num = nums[t];
     }
-    if (err == TS_OK && r->tgt_count == 0) {
+    bool exit_only = r->pc.exiting > 0 && r->pc.healthy >= rd->success;
+    if (err == TS_OK && r->tgt_count == 0 && !exit_only) {
         err = TS_ERR_UNAVAILABLE;
     }
-    if (err == TS_OK) {
+    if (err == TS_OK && r->tgt_count > 0) {
         err = encode(r);
     }
     if (err == TS_OK) {
+        /* No new node for an exiting piece but enough healthy ones: store() just drops it. */
         sat_fanout_run(r->tgt_count, r->rp->cfg.concurrency, upload_one, r);
         err = store(r);
     }

@@ -428,13 +428,27 @@ static void test_progress_text(void **state)
     cli_bytes_format(3u * 1024 * 1024, b, sizeof b);
     assert_string_equal(b, "3.0 MiB");
     /* 1 MiB of 4 MiB in 1 s: 25 %, 1.0 MiB/s, 3 s left */
-    cli_progress_format(line, sizeof line, 1u << 20, 4u << 20, true, 1000);
+    cli_progress_format(line, sizeof line, 1u << 20, 4u << 20, true, 1000, false, NULL);
     assert_string_equal(line,
                         " 25% [######..................] 1.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 0:03");
-    cli_progress_format(line, sizeof line, 2048, 0, false, 2000);
+    cli_progress_format(line, sizeof line, 2048, 0, false, 2000, false, NULL);
     assert_string_equal(line, "2.0 KiB  1.0 KiB/s");
-    cli_progress_format(line, sizeof line, 0, 0, true, 0); /* empty object: done at once */
+    /* every byte sent but the upload still commits: 99 % and the note, never 100 % */
+    cli_progress_format(line, sizeof line, 4u << 20, 4u << 20, true, 1000, false, "committing");
+    assert_string_equal(line, " 99% [#######################.] 4.0 MiB / 4.0 MiB  4.0 MiB/s  "
+                              "committing");
+    cli_progress_format(line, sizeof line, 4u << 20, 4u << 20, true, 1000, false, NULL);
+    assert_null(strstr(line, "100%"));
+    cli_progress_format(line, sizeof line, 2048, 0, false, 2000, false, "committing");
+    assert_string_equal(line, "2.0 KiB  1.0 KiB/s  committing");
+    /* finished: 100 % */
+    cli_progress_format(line, sizeof line, 4u << 20, 4u << 20, true, 1000, true, NULL);
+    assert_string_equal(line, "100% [########################] 4.0 MiB / 4.0 MiB  4.0 MiB/s  "
+                              "ETA 0:00");
+    cli_progress_format(line, sizeof line, 0, 0, true, 0, true, NULL); /* empty object */
     assert_non_null(strstr(line, "100%"));
+    cli_progress_format(line, sizeof line, 0, 0, true, 0, false, "committing");
+    assert_non_null(strstr(line, " 99%"));
 }
 
 int main(void)

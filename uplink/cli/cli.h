@@ -15,12 +15,12 @@
 
 enum cli_exit {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_ERROR = 1, /* the operation failed (message on stderr) */
-    CLI_EXIT_USAGE = 2, /* bad command line (usage on stderr) */
-    CLI_EXIT_NOT_FOUND = 3,  /* no such bucket, object or access */
-    CLI_EXIT_DENIED = 4,     /* denied by the access's restrictions (or expired/revoked key) */
-    CLI_EXIT_NETWORK = 5,    /* satellite or nodes unreachable, timed out */
-    CLI_EXIT_NODES = 6,      /* not enough storage nodes to store or rebuild the data */
+    CLI_EXIT_ERROR = 1,     /* the operation failed (message on stderr) */
+    CLI_EXIT_USAGE = 2,     /* bad command line (usage on stderr) */
+    CLI_EXIT_NOT_FOUND = 3, /* no such bucket, object or access */
+    CLI_EXIT_DENIED = 4,    /* denied by the access's restrictions (or expired/revoked key) */
+    CLI_EXIT_NETWORK = 5,   /* satellite or nodes unreachable, timed out */
+    CLI_EXIT_NODES = 6,     /* not enough storage nodes to store or rebuild the data */
 };
 
 /* Prints "tessera: <what>: <ts_strerror(err)>" on stderr and returns CLI_EXIT_ERROR. */

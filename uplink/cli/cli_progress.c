@@ -38,14 +38,14 @@ static void eta_format(uint64_t seconds, char *out, size_t out_size)
 }
 
 void cli_progress_format(char *out, size_t out_size, uint64_t done, uint64_t total,
-                         bool total_known, int64_t elapsed_ms)
+                         bool total_known, int64_t elapsed_ms, bool finished, const char *note)
 {
     char d[32], t[32], r[32], eta[32] = "--:--";
     double rate = elapsed_ms > 0 ? (double)done * 1000.0 / (double)elapsed_ms : 0.0;
     cli_bytes_format(done, d, sizeof d);
     cli_bytes_format((uint64_t)rate, r, sizeof r);
     if (!total_known) {
-        snprintf(out, out_size, "%s  %s/s", d, r);
+        snprintf(out, out_size, "%s  %s/s%s%s", d, r, note ? "  " : "", note ? note : "");
         return;
     }
     if (done > total) {
@@ -53,6 +53,9 @@ void cli_progress_format(char *out, size_t out_size, uint64_t done, uint64_t tot
     }
     cli_bytes_format(total, t, sizeof t);
     unsigned pct = total > 0 ? (unsigned)(done * 100 / total) : 100;
+    if (!finished && pct > 99) {
+        pct = 99; /* the last bytes are not the end (an upload still commits) */
+    }
     char bar[BAR_WIDTH + 1];
     size_t fill = (size_t)pct * BAR_WIDTH / 100;
     memset(bar, '#', fill);
@@ -61,13 +64,18 @@ void cli_progress_format(char *out, size_t out_size, uint64_t done, uint64_t tot
     if (rate >= 1.0) {
         eta_format((uint64_t)((double)(total - done) / rate), eta, sizeof eta);
     }
-    snprintf(out, out_size, "%3u%% [%s] %s / %s  %s/s  ETA %s", pct, bar, d, t, r, eta);
+    if (note != NULL) {
+        snprintf(out, out_size, "%3u%% [%s] %s / %s  %s/s  %s", pct, bar, d, t, r, note);
+    } else {
+        snprintf(out, out_size, "%3u%% [%s] %s / %s  %s/s  ETA %s", pct, bar, d, t, r, eta);
+    }
 }
 
-static void draw(struct cli_progress *p, int64_t now_ms)
+static void draw(struct cli_progress *p, int64_t now_ms, bool finished)
 {
     char line[160];
-    cli_progress_format(line, sizeof line, p->done, p->total, p->total_known, now_ms - p->start_ms);
+    cli_progress_format(line, sizeof line, p->done, p->total, p->total_known, now_ms - p->start_ms,
+                        finished, p->note);
     /* \r and "clear to end of line" keep one line even when the text gets shorter. */
     fprintf(stderr, "\r%.40s %s\033[K", p->label, line);
     fflush(stderr);
@@ -84,7 +92,7 @@ void cli_progress_start(struct cli_progress *p, const char *label, uint64_t tota
     p->total_known = total_known;
     p->start_ms = ts_monotonic_ms();
     if (p->enabled) {
-        draw(p, p->start_ms);
+        draw(p, p->start_ms, false);
     }
 }
 
@@ -96,16 +104,25 @@ void cli_progress_add(struct cli_progress *p, uint64_t bytes)
     }
     int64_t now = ts_monotonic_ms();
     if (now - p->last_draw_ms >= CLI_PROGRESS_REDRAW_MS) {
-        draw(p, now);
+        draw(p, now, false);
     }
 }
 
-void cli_progress_finish(struct cli_progress *p)
+void cli_progress_note(struct cli_progress *p, const char *note)
+{
+    p->note = note;
+    if (p->enabled) {
+        draw(p, ts_monotonic_ms(), false);
+    }
+}
+
+void cli_progress_finish(struct cli_progress *p, bool ok)
 {
     if (!p->enabled) {
         return;
     }
-    draw(p, ts_monotonic_ms());
+    p->note = ok ? NULL : "failed";
+    draw(p, ts_monotonic_ms(), ok);
     fprintf(stderr, "\n");
     p->enabled = false;
 }

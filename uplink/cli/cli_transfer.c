@@ -1,6 +1,8 @@
 /* Streaming transfers for cp and mv (see cli_transfer.h). A NULL path means stdin or stdout. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,50 @@
 #include "cli/cli_exit.h"
 #include "cli/cli_progress.h"
 #include "cli/cli_transfer.h"
+
+/* ---- The part file of a download in progress: removed if the process is interrupted ---- */
+
+static char part_path[PATH_MAX];
+static volatile sig_atomic_t part_armed;
+static const int part_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/* Async-signal-safe: removes the part file, then dies of the signal as if it had no handler
+ * (SA_RESETHAND restored the default; the raised signal is delivered once this returns). */
+static void part_on_signal(int sig)
+{
+    if (part_armed) {
+        (void)unlink(part_path);
+    }
+    (void)raise(sig);
+}
+
+/* From now until part_disarm, a SIGINT/SIGTERM/SIGHUP removes path before the process dies. */
+static void part_arm(const char *path)
+{
+    part_armed = 0;
+    snprintf(part_path, sizeof part_path, "%s", path);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = part_on_signal;
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < TS_ARRAY_LEN(part_signals); i++) {
+        sigaddset(&sa.sa_mask, part_signals[i]); /* one cleanup at a time */
+    }
+    for (size_t i = 0; i < TS_ARRAY_LEN(part_signals); i++) {
+        struct sigaction old;
+        /* A signal the shell told us to ignore (nohup, `&` without job control) stays ignored. */
+        if (sigaction(part_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+            (void)sigaction(part_signals[i], &sa, NULL);
+        }
+    }
+    part_armed = 1;
+}
+
+static void part_disarm(void)
+{
+    part_armed = 0;
+}
 
 /* A local file error: the errno's text, and an exit code by category. */
 static int local_fail(const char *doing, const char *path, int errnum)
@@ -76,7 +122,8 @@ int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket
             break;
         }
         if (n == 0) {
-            err = ul_upload_commit(up, NULL); /* frees up whatever happens */
+            cli_progress_note(&bar, "committing"); /* every byte is sent: not done yet */
+            err = ul_upload_commit(up, NULL);      /* frees up whatever happens */
             up = NULL;
             break;
         }
@@ -84,7 +131,7 @@ int cli_upload_file(struct cli_transfer *t, const char *path, const char *bucket
         cli_progress_add(&bar, (uint64_t)n);
     }
     ul_upload_abort(up);
-    cli_progress_finish(&bar);
+    cli_progress_finish(&bar, rc == CLI_EXIT_OK && err == UL_OK);
     if (fd != STDIN_FILENO) {
         close(fd);
     }
@@ -149,7 +196,7 @@ static int pump_download(struct cli_transfer *t, struct ul_download *d, int fd, 
         }
         cli_progress_add(&bar, got);
     }
-    cli_progress_finish(&bar);
+    cli_progress_finish(&bar, rc == CLI_EXIT_OK && *err == UL_OK);
     return rc;
 }
 
@@ -168,10 +215,13 @@ int cli_download_file(struct cli_transfer *t, const char *bucket, const char *ke
     int fd = STDOUT_FILENO;
     if (path != NULL) {
         int n = snprintf(part, sizeof part, "%s.part-%ld", path, (long)getpid());
-        fd = n > 0 && (size_t)n < sizeof part
-                 ? open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)
-                 : -1;
+        bool fits = n > 0 && (size_t)n < sizeof part;
+        if (fits) {
+            part_arm(part); /* before it exists: no window where a signal leaves it behind */
+        }
+        fd = fits ? open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666) : -1;
         if (fd < 0) {
+            part_disarm();
             ul_download_close(d);
             return local_fail("cannot create", path,
                               n > 0 && (size_t)n < sizeof part ? errno : ENAMETOOLONG);
@@ -192,6 +242,7 @@ int cli_download_file(struct cli_transfer *t, const char *bucket, const char *ke
         if (rc != CLI_EXIT_OK) {
             (void)unlink(part);
         }
+        part_disarm();
     } else if (fflush(stdout) != 0) {
         rc = local_fail("cannot write", "stdout", errno);
     }
@@ -212,8 +263,10 @@ static void copy_options(const struct cli_transfer *t, const struct ul_object_in
     }
 }
 
-int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *src_key,
-                    const char *dst_bucket, const char *dst_key)
+/* Object -> object through this machine: a download piped into an upload (only needed to set
+ * a new expiry: the satellite's copy keeps the source's). */
+static int copy_streamed(struct cli_transfer *t, const char *src_bucket, const char *src_key,
+                         const char *dst_bucket, const char *dst_key)
 {
     struct ul_download *d = NULL;
     struct ul_upload *up = NULL;
@@ -234,6 +287,7 @@ int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *
         err = ul_download_read(d, t->buf, CLI_TRANSFER_BUFFER_SIZE, &got);
         read_failed = err != UL_OK;
         if (err == UL_OK && got == 0) {
+            cli_progress_note(&bar, "committing");
             err = ul_upload_commit(up, NULL);
             up = NULL;
             break;
@@ -243,7 +297,7 @@ int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *
             cli_progress_add(&bar, got);
         }
     }
-    cli_progress_finish(&bar);
+    cli_progress_finish(&bar, err == UL_OK);
     ul_upload_abort(up);
     ul_download_close(d);
     if (err == UL_OK) {
@@ -251,4 +305,46 @@ int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *
     }
     return read_failed ? cli_object_fail(t->s, err, src_bucket, src_key, "reading")
                        : cli_object_fail(t->s, err, dst_bucket, dst_key, "writing");
+}
+
+/* A server-side copy or move failed: NOT_FOUND may mean the destination bucket. */
+static int server_side_fail(struct cli_transfer *t, ul_err err, const char *src_bucket,
+                            const char *src_key, const char *dst_bucket, const char *doing)
+{
+    struct ul_bucket_info info;
+    if (err == UL_ERR_NOT_FOUND && strcmp(src_bucket, dst_bucket) != 0 &&
+        ul_bucket_stat(t->s->project, dst_bucket, &info) == UL_ERR_NOT_FOUND) {
+        fprintf(stderr, "tessera: no such bucket \"%s\"\n", dst_bucket);
+        return CLI_EXIT_NOT_FOUND;
+    }
+    return cli_object_fail(t->s, err, src_bucket, src_key, doing);
+}
+
+int cli_copy_object(struct cli_transfer *t, const char *src_bucket, const char *src_key,
+                    const char *dst_bucket, const char *dst_key)
+{
+    if (t->upload.expires_s != 0) {
+        return copy_streamed(t, src_bucket, src_key, dst_bucket, dst_key);
+    }
+    struct ul_copy_options o = {.replace_metadata = t->meta_given,
+                                .metadata = t->upload.metadata,
+                                .metadata_count = t->upload.metadata_count};
+    ul_err err = ul_object_copy(t->s->project, src_bucket, src_key, dst_bucket, dst_key, &o, NULL);
+    return err == UL_OK ? CLI_EXIT_OK
+                        : server_side_fail(t, err, src_bucket, src_key, dst_bucket, "copying");
+}
+
+int cli_move_object(struct cli_transfer *t, const char *src_bucket, const char *src_key,
+                    const char *dst_bucket, const char *dst_key, bool *source_gone)
+{
+    *source_gone = false;
+    if (t->upload.expires_s != 0 || t->meta_given) {
+        return cli_copy_object(t, src_bucket, src_key, dst_bucket, dst_key);
+    }
+    ul_err err = ul_object_move(t->s->project, src_bucket, src_key, dst_bucket, dst_key);
+    if (err != UL_OK) {
+        return server_side_fail(t, err, src_bucket, src_key, dst_bucket, "moving");
+    }
+    *source_gone = true;
+    return CLI_EXIT_OK;
 }

@@ -56,8 +56,10 @@ static const struct cli_spec cp_spec = {
     .notes = "SRC and DST are ts://bucket/key URLs, local paths, or - for stdin/stdout. A DST\n"
              "ending in '/' (or an existing directory) receives the source's last name. With -r,\n"
              "a directory's files land under the DST prefix with their relative paths, and the\n"
-             "objects under a prefix land in the DST directory. A progress bar (bytes, rate,\n"
-             "ETA) is drawn on stderr when it is a terminal.\n",
+             "objects under a prefix land in the DST directory. Object to object copies are made\n"
+             "by the satellite (no data crosses this machine; --metadata/--meta replace the\n"
+             "metadata) unless --expires is given. A progress bar (bytes, rate, ETA) is drawn\n"
+             "on stderr when it is a terminal.\n",
 };
 static const struct cli_spec mv_spec = {
     .usage = "mv SRC DST [options]",
@@ -66,8 +68,10 @@ static const struct cli_spec mv_spec = {
     .opt_count = P_COUNT,
     .positional_min = 2,
     .positional_max = 2,
-    .notes = "Objects are moved by download + upload (the satellite has no server-side copy),\n"
-             "then the source is deleted only if the copy succeeded.\n",
+    .notes = "An object moved to another object is renamed on the satellite (no data moves);\n"
+             "with --metadata/--meta it is copied there with the new metadata, with --expires\n"
+             "copied through this machine, and the source deleted only if the copy succeeded.\n"
+             "A file is uploaded (or an object downloaded), then the source is deleted.\n",
 };
 
 struct cp {
@@ -76,7 +80,8 @@ struct cp {
     struct cli_session s;
     struct cli_transfer t;
     struct cli_meta meta;
-    int failures; /* recursive copies: entries that failed or were skipped */
+    int failures;     /* recursive copies: entries that failed or were skipped */
+    bool source_gone; /* mv: the move itself removed the source */
 };
 
 /* The last path component of p (ignoring trailing '/'), into out. */
@@ -236,7 +241,7 @@ static int download_one(struct cp *c)
     return cli_download_file(&c->t, c->src.bucket, c->src.key, p);
 }
 
-static int copy_one(struct cp *c)
+static int copy_one(struct cp *c, bool move)
 {
     char key[TS_OBJECT_KEY_MAX + 1], name[TS_OBJECT_KEY_MAX + 1];
     const char *k = c->dst.key;
@@ -247,6 +252,9 @@ static int copy_one(struct cp *c)
             return CLI_EXIT_USAGE;
         }
         k = key;
+    }
+    if (move) {
+        return cli_move_object(&c->t, c->src.bucket, c->src.key, c->dst.bucket, k, &c->source_gone);
     }
     return cli_copy_object(&c->t, c->src.bucket, c->src.key, c->dst.bucket, k);
 }
@@ -364,7 +372,7 @@ static int fetch_prefix(struct cp *c)
 
 /* ---- Command ---- */
 
-static int run_copy(struct cp *c)
+static int run_copy(struct cp *c, bool move)
 {
     bool rec = c->a.set[P_RECURSIVE];
     if (c->src.kind != CLI_LOC_REMOTE) {
@@ -376,7 +384,7 @@ static int run_copy(struct cp *c)
     if (rec) {
         return fetch_prefix(c);
     }
-    return c->dst.kind == CLI_LOC_REMOTE ? copy_one(c) : download_one(c);
+    return c->dst.kind == CLI_LOC_REMOTE ? copy_one(c, move) : download_one(c);
 }
 
 /* mv: the source goes once the copy succeeded. */
@@ -427,12 +435,12 @@ static int cp_main(int argc, char **argv, bool move)
                                             cli_args_get(&c.a, P_ACCESS), true);
     if (rc == CLI_EXIT_OK) {
         c.t.s = &c.s;
-        rc = run_copy(&c);
+        rc = run_copy(&c, move);
         if (rc == CLI_EXIT_OK && c.failures > 0) {
             fprintf(stderr, "tessera: %d entries skipped\n", c.failures);
             rc = CLI_EXIT_ERROR;
         }
-        if (rc == CLI_EXIT_OK && move) {
+        if (rc == CLI_EXIT_OK && move && !c.source_gone) {
             rc = remove_source(&c);
         }
         cli_session_close(&c.s);

@@ -68,8 +68,7 @@ static int identity_show(const char *dir)
     struct ts_identity *id = NULL;
     ts_err err = ts_identity_load(dir, &id);
     if (err == TS_ERR_NOT_FOUND) {
-        fprintf(stderr, "tessera: no identity in %s (create one: tessera identity create)\n",
-                dir);
+        fprintf(stderr, "tessera: no identity in %s (create one: tessera identity create)\n", dir);
         return CLI_EXIT_ERROR;
     }
     if (err != TS_OK) {

@@ -19,7 +19,7 @@ static const struct command commands[] = {
     {"identity", "create or show a node identity (identity create|show --help)", cmd_identity},
     {"ls", "list buckets, or the objects of ts://bucket[/prefix]", cmd_ls},
     {"mb", "make a bucket: mb ts://bucket", cmd_mb},
-    {"meta", "print an object's user metadata as JSON: meta get ts://bucket/key", cmd_meta},
+    {"meta", "show or replace user metadata: meta get|set ts://bucket/key", cmd_meta},
     {"mv", "move a file or object (copy, then delete the source)", cmd_mv},
     {"rb", "remove a bucket: rb ts://bucket [--force]", cmd_rb},
     {"rm", "delete an object, or a prefix with -r", cmd_rm},

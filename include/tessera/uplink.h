@@ -133,8 +133,10 @@ struct ul_config {
 
 /* Opens a project: creates a throwaway TLS identity and the connection pool. The satellite is
  * dialled lazily, so this only fails on bad arguments or resources. config may be NULL.
- * The project keeps its own copy of access. Close with ul_project_close, which waits for nothing:
- * close uploads, downloads and iterators first. */
+ * The project keeps its own copy of access. Close uploads, downloads and iterators first, then
+ * the project with ul_project_close. Every thread the library starts for an upload or download
+ * is joined before that upload's commit/abort or that download's close returns, so no library
+ * code runs once ul_project_close has returned. */
 UL_WARN_UNUSED ul_err ul_project_open(const struct ul_access *access,
                                       const struct ul_config *config, struct ul_project **out);
 void ul_project_close(struct ul_project *project);

@@ -101,6 +101,24 @@ while [ ! -f "$NET/ready" ]; do
     fi
     sleep 0.2
 done
+# Every CLI process (and the helper) runs through a wrapper that sends sanitizer reports (ASan,
+# LeakSanitizer, UBSan builds) to files: a leak or error in any of them fails the run at the end,
+# even where the test only looks at a command's output.
+SAN=$WORK/san
+mkdir -p "$SAN"
+wrap() {
+    printf '#!/bin/sh\nASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=%s/%s" ' "$SAN" "$2" >"$1"
+    printf 'UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=%s/%s" ' "$SAN" "$2" >>"$1"
+    printf 'exec "%s" "$@"\n' "$3" >>"$1"
+    chmod +x "$1"
+}
+wrap "$WORK/tessera" cli "$T"
+T=$WORK/tessera
+if [ -n "$MP_BEGIN" ]; then
+    wrap "$WORK/mp_begin" mp "$MP_BEGIN"
+    MP_BEGIN=$WORK/mp_begin
+fi
+
 SAT=$(cat "$NET/satellite.url")
 KEY=$(cat "$NET/apikey")
 export TESSERA_CONFIG_DIR=$WORK/cfg
@@ -363,6 +381,10 @@ expect 3 "ls of a removed bucket" "$T" ls ts://clitest
 expect 0 "rb --force of the second bucket" "$T" rb --force ts://clitest2
 expect 0 "access remove" "$T" access remove other
 expect 3 "access remove again" "$T" access remove other
+
+reports=$(ls "$SAN")
+if [ -z "$reports" ]; then ok "no sanitizer report from any CLI process"; else
+    bad "sanitizer reports: $reports: $(cat "$SAN"/* | head -c 1500)"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

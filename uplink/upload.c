@@ -844,6 +844,33 @@ ul_err ul_upload_write(struct ul_upload *u, const void *data, size_t len)
     return u->err;
 }
 
+ul_err ul_upload_set_metadata(struct ul_upload *u, const struct ul_metadata_entry *metadata,
+                              size_t metadata_count)
+{
+    ul_detail_clear();
+    if (u == NULL || u->part_mode || (metadata == NULL && metadata_count > 0)) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    /* Sealed aside first, so a map that does not fit leaves the begin's metadata in place. */
+    struct ts_buf meta;
+    uint8_t meta_key[TS_WRAPPED_KEY_SIZE], meta_nonce[24];
+    ts_buf_init(&meta, TS_METADATA_ENCRYPTED_MAX);
+    ts_err err = ul_meta_seal(u->kek, metadata, metadata_count, &meta, meta_key, meta_nonce);
+    if (err == TS_OK) {
+        ts_buf_release(&u->meta);
+        u->meta = meta;
+        memcpy(u->meta_key, meta_key, sizeof(meta_key));
+        memcpy(u->meta_nonce, meta_nonce, sizeof(meta_nonce));
+        return TS_OK;
+    }
+    ts_buf_release(&meta);
+    if (err == TS_ERR_TOO_LARGE) {
+        err = ul_fail(err, "user metadata exceeds %d bytes once encrypted",
+                      TS_METADATA_ENCRYPTED_MAX);
+    }
+    return err;
+}
+
 /* MakeInlineSegment for the buffered head (with BeginObject first if the object has no stream
  * yet), in one batch with CommitObject when it is the object's only segment. */
 static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_resp);

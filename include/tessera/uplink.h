@@ -245,6 +245,13 @@ UL_WARN_UNUSED ul_err ul_upload_begin(struct ul_project *project, const char *bu
  * so memory stays bounded whatever the object size. After an error the upload can only be
  * aborted. */
 UL_WARN_UNUSED ul_err ul_upload_write(struct ul_upload *upload, const void *data, size_t len);
+/* Replaces the user metadata given to ul_upload_begin, for values known only once the data has
+ * streamed (an S3 gateway's MD5 ETag); the metadata travels with the commit, so the object never
+ * appears without it. Call before ul_upload_commit. UL_ERR_TOO_LARGE (the old metadata is kept,
+ * the upload stays usable) past ~2 KiB encrypted; UL_ERR_INVALID_ARGUMENT for a part upload. */
+UL_WARN_UNUSED ul_err ul_upload_set_metadata(struct ul_upload *upload,
+                                             const struct ul_metadata_entry *metadata,
+                                             size_t metadata_count);
 /* Sends the last segment and commits: the object appears atomically (replacing an older object
  * of the same key). Always frees upload, whether it succeeds or not. info may be NULL; when
  * given it is filled on success and must be released with ul_object_info_release. */

@@ -4,12 +4,15 @@
  *   GET|HEAD /s/<access key id>/<bucket>/<key>     the object (content type, Range, conditionals)
  *   GET      /s/<access key id>/<bucket>/<prefix/> an HTML listing of that prefix
  *   GET      /-/health                             "ok" once the gateway serves (readiness)
+ *   GET      /-/metrics                            request and byte counters (text)
  *   POST     /-/register  {"access_grant": "...", "public": true}   (with --allow-register)
  *
  * A link works only for credentials registered as public (`tessera-gateway register --public`);
  * it needs no signature: the access key ID in the URL is the capability, which is why key IDs
  * carry 160 random bits. Links only ever read and list, whatever the grant allows.
  */
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,9 +86,6 @@ static ul_err collect(struct ul_project *p, const char *bucket, const char *pref
         err = ul_object_iter_next(it, &o);
         if (err != UL_OK || o == NULL) {
             break;
-        }
-        if (strncmp(o->key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) == 0) {
-            continue;
         }
         if (*count == cap) {
             cap = cap ? cap * 2 : 64;
@@ -221,6 +221,27 @@ static void health(struct gw_ctx *ctx)
     plain(ctx, 200, "text/plain", "ok\n");
 }
 
+/* Prometheus text format: totals only, nothing that names a tenant, bucket or key. */
+static void metrics(struct gw_ctx *ctx)
+{
+    const struct {
+        const char *name;
+        _Atomic uint64_t *v;
+    } rows[] = {{"tessera_gateway_requests_total", &gw_metrics.requests},
+                {"tessera_gateway_http_in_bytes_total", &gw_metrics.http_in_bytes},
+                {"tessera_gateway_http_out_bytes_total", &gw_metrics.http_out_bytes},
+                {"tessera_gateway_uplink_up_bytes_total", &gw_metrics.uplink_up_bytes},
+                {"tessera_gateway_uplink_down_bytes_total", &gw_metrics.uplink_down_bytes}};
+    char text[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < TS_ARRAY_LEN(rows) && n < sizeof text; i++) {
+        int w = snprintf(text + n, sizeof text - n, "%s %" PRIu64 "\n", rows[i].name,
+                         (uint64_t)atomic_load_explicit(rows[i].v, memory_order_relaxed));
+        n += w > 0 ? (size_t)w : 0;
+    }
+    plain(ctx, 200, "text/plain; version=0.0.4", text);
+}
+
 /* Finds "name" : "value" or "name": true in a flat JSON object; value copied into out. */
 static bool json_string(const char *doc, const char *name, struct ts_buf *out)
 {
@@ -297,6 +318,7 @@ static void register_begin(struct gw_ctx *ctx)
 }
 
 const struct gw_op gw_op_linkshare = {"LinkShare", GW_BODY_NONE, linkshare, NULL, NULL, NULL};
+const struct gw_op gw_op_metrics = {"Metrics", GW_BODY_NONE, metrics, NULL, NULL, NULL};
 const struct gw_op gw_op_health = {"Health", GW_BODY_NONE, health, NULL, NULL, NULL};
 const struct gw_op gw_op_register = {"Register", GW_BODY_BUFFER,  register_begin,
                                      NULL,       register_finish, NULL};

@@ -366,6 +366,9 @@ static const struct gw_op *special_op(const struct gw_ctx *ctx)
     if (strcmp(p, "/-/health") == 0) {
         return &gw_op_health;
     }
+    if (strcmp(p, "/-/metrics") == 0) {
+        return &gw_op_metrics;
+    }
     if (strcmp(p, "/-/register") == 0) {
         return &gw_op_register;
     }
@@ -393,12 +396,6 @@ void gw_router_begin(struct gw_ctx *ctx)
         }
         if (ctx->key != NULL && strlen(ctx->key) > UL_OBJECT_KEY_MAX) {
             gw_s3_error(ctx, GW_S3_KEY_TOO_LONG, NULL);
-            return;
-        }
-        if (ctx->key != NULL && strncmp(ctx->key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) == 0) {
-            gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT,
-                        "Keys under " GW_MPU_PREFIX " are reserved "
-                        "for multipart uploads in progress.");
             return;
         }
         ctx->op = select_op(ctx);
@@ -512,6 +509,9 @@ void gw_router_done(struct gw_ctx *ctx, bool completed)
         ctx->op->cleanup(ctx);
     }
     ctx->cleaned_up = true;
+    gw_metrics_add(&gw_metrics.requests, 1);
+    gw_metrics_add(&gw_metrics.http_in_bytes, ctx->wire_bytes);
+    gw_metrics_add(&gw_metrics.http_out_bytes, ctx->out_bytes);
     ts_log_info(LOG,
                 "request id=%s remote=%s method=%s path=%s op=%s status=%d code=%s key_id=%s "
                 "in=%" PRIu64 " out=%" PRIu64 " ms=%" PRId64 " complete=%s",

@@ -155,16 +155,21 @@ const char *gw_s3_error_code(enum gw_s3_error e);
  * under "tessera-gw:etag". */
 #define GW_META_ETAG "tessera-gw:etag"
 #define GW_META_MAX 64
+/* Stored in place of the ETag until the real one is known (same length, so the final metadata
+ * fits whenever the first did); read back as "no ETag stored". */
+#define GW_ETAG_PLACEHOLDER "00000000000000000000000000000000"
 struct gw_meta {
     struct ul_metadata_entry entries[GW_META_MAX];
     size_t count;
-    char *owned[GW_META_MAX * 2]; /* strings to free */
+    char *owned[GW_META_MAX * 2 + 8]; /* strings to free (+ values replaced by gw_meta_set) */
     size_t owned_count;
 };
 void gw_meta_init(struct gw_meta *m);
 void gw_meta_release(struct gw_meta *m);
 /* Copies key/value. TS_ERR_TOO_LARGE past GW_META_MAX. */
 TS_WARN_UNUSED ts_err gw_meta_add(struct gw_meta *m, const char *key, const char *value);
+/* Replaces the value of key (added when absent). */
+TS_WARN_UNUSED ts_err gw_meta_set(struct gw_meta *m, const char *key, const char *value);
 /* Collects x-amz-meta-* and the content headers of a request. TS_ERR_INVALID_ARGUMENT for a
  * user name colliding with a reserved one. */
 TS_WARN_UNUSED ts_err gw_meta_from_request(struct gw_meta *m, const struct gw_req *req);
@@ -179,9 +184,19 @@ void gw_object_etag(const struct ul_object_info *info, char out[80]);
 void gw_object_headers(struct gw_ctx *ctx, const struct ul_object_info *info);
 /* Decodes a Content-MD5 header (base64 of 16 bytes). false when malformed. */
 bool gw_base64_md5_decode(const char *s, uint8_t out[16]);
-/* A synthetic ETag for objects whose MD5 is not known before the upload starts: 32 random hex
- * digits and "-1", which clients do not mistake for an MD5. */
-TS_WARN_UNUSED ts_err gw_etag_synthetic(char out[80]);
+
+/* Process-wide counters, served as text by GET /-/metrics (no names, only totals). The uplink
+ * byte counters are plaintext bytes the gateway itself wrote into uploads and read from
+ * downloads: a server-side copy adds nothing to them. */
+struct gw_metrics {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t http_in_bytes;     /* request bodies as received */
+    _Atomic uint64_t http_out_bytes;    /* response bodies */
+    _Atomic uint64_t uplink_up_bytes;   /* into ul_upload_write / ul_part_upload_write */
+    _Atomic uint64_t uplink_down_bytes; /* out of ul_download_read */
+};
+extern struct gw_metrics gw_metrics;
+void gw_metrics_add(_Atomic uint64_t *counter, uint64_t n);
 
 /* ---- operations ---- */
 extern const struct gw_op gw_op_list_buckets, gw_op_create_bucket, gw_op_head_bucket,
@@ -191,15 +206,7 @@ extern const struct gw_op gw_op_put_object, gw_op_get_object, gw_op_head_object,
 extern const struct gw_op gw_op_list_objects, gw_op_list_objects_v2;
 extern const struct gw_op gw_op_create_multipart, gw_op_upload_part, gw_op_complete_multipart,
     gw_op_abort_multipart, gw_op_list_parts, gw_op_list_multipart;
-extern const struct gw_op gw_op_linkshare, gw_op_register, gw_op_health;
-
-/* Multipart parts live under this key prefix in the bucket and are hidden from listings. */
-#define GW_MPU_PREFIX ".tessera-mpu/"
-
-/* Streams bucket/key into the begun upload up (and into md5 when not NULL). false with the
- * answer set on failure; up is left for the caller to abort. (gw_s3_object.c) */
-bool gw_copy_into(struct gw_ctx *ctx, struct ul_project *p, const char *bucket, const char *key,
-                  struct ul_upload *up, struct gw_md5 *md5);
+extern const struct gw_op gw_op_linkshare, gw_op_register, gw_op_health, gw_op_metrics;
 
 /* ---- shared pieces of GetObject used by link sharing (gw_s3_object.c) ---- */
 /* Answers GET/HEAD of bucket/key from project with ranges and conditionals. */

@@ -90,23 +90,16 @@ static void head_bucket(struct gw_ctx *ctx)
     ctx->resp.status = 200;
 }
 
-/* True when the bucket holds no object an S3 client can see (only multipart state, or nothing
- * listable: uploads that were aborted leave pending objects the satellite still counts). */
+/* True when the bucket holds no committed object an S3 client could list: what the satellite
+ * still counts is then pending multipart uploads (in progress or abandoned), which S3 deletes
+ * with the bucket. */
 static bool only_hidden_objects(struct gw_ctx *ctx)
 {
     struct ul_list_options opts = {"", NULL, true, false};
     struct ul_object_iter *it = NULL;
-    bool hidden_only = ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it) == UL_OK;
-    while (hidden_only) {
-        const struct ul_object_info *o = NULL;
-        if (ul_object_iter_next(it, &o) != UL_OK) {
-            hidden_only = false;
-        } else if (o == NULL) {
-            break;
-        } else if (strncmp(o->key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) != 0) {
-            hidden_only = false;
-        }
-    }
+    const struct ul_object_info *o = NULL;
+    bool hidden_only = ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it) == UL_OK &&
+                       ul_object_iter_next(it, &o) == UL_OK && o == NULL;
     ul_object_iter_free(it);
     return hidden_only;
 }

@@ -86,8 +86,7 @@ static ts_err take(struct listing *l, const struct list_params *lp, const struct
 {
     const char *key = it->key;
     size_t plen = strlen(lp->prefix);
-    if (strncmp(key, GW_MPU_PREFIX, strlen(GW_MPU_PREFIX)) == 0 ||
-        strncmp(key, lp->prefix, plen) != 0) {
+    if (strncmp(key, lp->prefix, plen) != 0) {
         return TS_OK;
     }
     if (it->is_prefix) { /* only when the delimiter is "/" */

@@ -1,99 +1,47 @@
 /*
- * Multipart uploads on top of an uplink without multipart support.
+ * Multipart uploads on libtessera's own multipart API (ul_multipart_*).
  *
- * State lives in the bucket under GW_MPU_PREFIX "<upload id>/" (hidden from listings):
- *   info           a 0-byte object whose metadata holds the final object's metadata and its key
- *   part-NNNNN     one object per part, streamed like a PutObject
- * CompleteMultipartUpload streams the listed parts in order into the final object (checking
- * each part's MD5 against the ETag the client lists), commits it, then deletes the state. The
- * data therefore crosses the gateway twice; a satellite-side "commit parts as segments of one
- * object" (Storj's part numbers in segment positions) would make completion free. See
- * docs/gateway.md.
+ * The S3 upload ID is the uplink's (the satellite-signed stream ID in base32). UploadPart streams
+ * the body straight into a part upload and stores the part's MD5 as its ETag; Complete checks the
+ * ETags the client lists against the stored ones and commits with one satellite call, so the data
+ * crosses the gateway once and grants restricted to a prefix can upload in parts. The object's
+ * ETag is S3's md5(concatenated part MD5s)-N, stored in its metadata right after completion
+ * (CreateMultipartUpload stores a placeholder of the same length, so metadata that could not
+ * take it fails up front).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/base.h"
 #include "base/log.h"
-#include "crypto/hash.h"
 #include "gw_range.h"
 #include "gw_s3.h"
 #include "gw_xml.h"
 
-#define MPU_KEY "tessera-gw:mpu-key"
-#define ID_HEX 32
+#define LOG "gw.multipart"
 
-static bool valid_upload_id(const char *id)
+/* NOT_FOUND from a call naming an upload: the upload, unless the bucket itself is missing. */
+static void upload_error(struct gw_ctx *ctx, ul_err err)
 {
-    if (id == NULL || strlen(id) != ID_HEX) {
-        return false;
-    }
-    for (int i = 0; i < ID_HEX; i++) {
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void state_key(char *out, size_t cap, const char *id, const char *leaf)
-{
-    snprintf(out, cap, GW_MPU_PREFIX "%s/%s", id, leaf);
-}
-
-/* Stats the upload's info object and checks it belongs to ctx->key. false with the answer set. */
-static bool load_upload(struct gw_ctx *ctx, const char *id, struct ul_object_info *info)
-{
-    char k[128];
-    if (!valid_upload_id(id)) {
-        gw_s3_error(ctx, GW_S3_NO_SUCH_UPLOAD, NULL);
-        return false;
-    }
-    state_key(k, sizeof k, id, "info");
-    ul_err err = ul_object_stat(ctx->cred->project, ctx->bucket, k, info);
-    if (err == UL_ERR_NOT_FOUND) {
-        struct ul_bucket_info bi;
-        bool bucket = ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi) == UL_OK;
-        gw_s3_error(ctx, bucket ? GW_S3_NO_SUCH_UPLOAD : GW_S3_NO_SUCH_BUCKET, NULL);
-        return false;
-    }
-    if (err != UL_OK) {
+    struct ul_bucket_info bi;
+    if (err != UL_ERR_NOT_FOUND) {
         gw_s3_error_ul(ctx, err);
-        return false;
+    } else if (ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi) == UL_ERR_NOT_FOUND) {
+        gw_s3_error(ctx, GW_S3_NO_SUCH_BUCKET, NULL);
+    } else {
+        gw_s3_error(ctx, GW_S3_NO_SUCH_UPLOAD,
+                    "The specified upload does not exist. The upload ID may be invalid, or the "
+                    "upload may have been aborted or completed.");
     }
-    const char *key = gw_meta_get(info, MPU_KEY);
-    if (key == NULL || strcmp(key, ctx->key) != 0) {
-        ul_object_info_release(info);
-        gw_s3_error(ctx, GW_S3_NO_SUCH_UPLOAD, NULL);
-        return false;
-    }
-    return true;
 }
 
-/* Deletes every object of the upload's state (parts and info). */
-static ul_err delete_state(struct gw_ctx *ctx, const char *id)
+static const char *upload_id(const struct gw_ctx *ctx)
 {
-    char prefix[128];
-    state_key(prefix, sizeof prefix, id, "");
-    struct ul_list_options opts = {prefix, NULL, true, false};
-    struct ul_object_iter *it = NULL;
-    ul_err err = ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it);
-    ul_err first = UL_OK;
-    while (err == UL_OK) {
-        const struct ul_object_info *o = NULL;
-        err = ul_object_iter_next(it, &o);
-        if (err != UL_OK || o == NULL) {
-            break;
-        }
-        ul_err d = ul_object_delete(ctx->cred->project, ctx->bucket, o->key);
-        if (d != UL_OK && d != UL_ERR_NOT_FOUND && first == UL_OK) {
-            first = d;
-        }
-    }
-    ul_object_iter_free(it);
-    return err != UL_OK ? err : first;
+    const char *id = gw_req_query(&ctx->req, "uploadId");
+    return id != NULL ? id : "";
 }
 
 static void answer_xml(struct gw_ctx *ctx, struct gw_xml *x, struct ts_buf *xml)
@@ -110,38 +58,29 @@ static void answer_xml(struct gw_ctx *ctx, struct gw_xml *x, struct ts_buf *xml)
 static void create_upload(struct gw_ctx *ctx)
 {
     struct gw_meta meta;
-    struct ul_upload *up = NULL;
-    uint8_t r[16];
-    char id[ID_HEX + 1], k[128];
+    char *id = NULL;
     gw_meta_init(&meta);
     ts_err terr = gw_meta_from_request(&meta, &ctx->req);
     if (terr == TS_OK) {
-        terr = gw_meta_add(&meta, MPU_KEY, ctx->key);
-    }
-    if (terr == TS_OK) {
-        terr = ts_random_bytes(r, sizeof r);
+        terr = gw_meta_add(&meta, GW_META_ETAG, GW_ETAG_PLACEHOLDER "-00000");
     }
     if (terr != TS_OK) {
-        gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT, NULL);
+        gw_s3_error(ctx,
+                    terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE : GW_S3_INVALID_ARGUMENT,
+                    NULL);
         goto done;
     }
-    gw_hex(r, sizeof r, id);
-    state_key(k, sizeof k, id, "info");
-    struct ul_upload_options opts = {0};
+    struct ul_multipart_options opts = {0};
     opts.metadata = meta.entries;
     opts.metadata_count = meta.count;
-    ul_err err = ul_upload_begin(ctx->cred->project, ctx->bucket, k, &opts, &up);
-    if (err == UL_OK) {
-        err = ul_upload_commit(up, NULL);
-        up = NULL;
-    }
+    ul_err err = ul_multipart_begin(ctx->cred->project, ctx->bucket, ctx->key, &opts, &id);
     if (err != UL_OK) {
         gw_s3_error_ul(ctx, err);
         goto done;
     }
     struct ts_buf xml;
     struct gw_xml x;
-    ts_buf_init(&xml, 8192);
+    ts_buf_init(&xml, 16384);
     gw_xml_begin(&x, &xml);
     gw_xml_open(&x, "InitiateMultipartUploadResult", GW_S3_XMLNS);
     gw_xml_text(&x, "Bucket", ctx->bucket);
@@ -151,26 +90,20 @@ static void create_upload(struct gw_ctx *ctx)
     answer_xml(ctx, &x, &xml);
     ts_buf_release(&xml);
 done:
-    ul_upload_abort(up);
+    ul_free(id);
     gw_meta_release(&meta);
 }
 
 /* ---- UploadPart ------------------------------------------------------------------------- */
 
-struct part_state {
-    struct ul_upload *upload;
-};
-
 static void part_begin(struct gw_ctx *ctx)
 {
-    const char *id = gw_req_query(&ctx->req, "uploadId");
     const char *pn = gw_req_query(&ctx->req, "partNumber");
     char *end = NULL;
     long n = pn ? strtol(pn, &end, 10) : 0;
-    if (pn == NULL || *end != 0 || n < 1 || n > GW_PARTS_MAX) {
+    if (pn == NULL || *pn == 0 || *end != 0 || n < 1 || n > GW_PARTS_MAX) {
         gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT,
-                    "Part number must be an integer between 1 and "
-                    "10000, inclusive");
+                    "Part number must be an integer between 1 and 10000, inclusive");
         return;
     }
     if (!ctx->has_declared_size) {
@@ -181,47 +114,40 @@ static void part_begin(struct gw_ctx *ctx)
         gw_s3_error(ctx, GW_S3_ENTITY_TOO_LARGE, NULL);
         return;
     }
-    struct ul_object_info info = {0};
-    if (!load_upload(ctx, id, &info)) {
-        return;
-    }
-    ul_object_info_release(&info);
-    struct part_state *st = calloc(1, sizeof *st);
-    char leaf[32], k[128];
-    if (st == NULL) {
-        gw_s3_error(ctx, GW_S3_INTERNAL, NULL);
-        return;
-    }
-    ctx->op_state = st;
-    ctx->want_md5 = true;
-    snprintf(leaf, sizeof leaf, "part-%05ld", n);
-    state_key(k, sizeof k, id, leaf);
-    ul_err err = ul_upload_begin(ctx->cred->project, ctx->bucket, k, NULL, &st->upload);
+    struct ul_part_upload *part = NULL;
+    ul_err err = ul_multipart_part_upload(ctx->cred->project, ctx->bucket, ctx->key,
+                                          upload_id(ctx), (uint32_t)n, &part);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+        upload_error(ctx, err);
+        return;
     }
+    ctx->op_state = part;
+    ctx->want_md5 = true;
 }
 
 static void part_data(struct gw_ctx *ctx, const uint8_t *data, size_t len)
 {
-    struct part_state *st = ctx->op_state;
-    ul_err err = ul_upload_write(st->upload, data, len);
+    gw_metrics_add(&gw_metrics.uplink_up_bytes, len);
+    ul_err err = ul_part_upload_write(ctx->op_state, data, len);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+        upload_error(ctx, err);
     }
 }
 
 static void part_finish(struct gw_ctx *ctx)
 {
-    struct part_state *st = ctx->op_state;
-    ul_err err = ul_upload_commit(st->upload, NULL);
-    st->upload = NULL;
-    if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
-        return;
-    }
+    struct ul_part_upload *part = ctx->op_state;
     char hex[33], etag[40];
     gw_hex(ctx->body_md5, 16, hex);
+    ul_err err = ul_part_upload_set_etag(part, hex);
+    if (err == UL_OK) {
+        err = ul_part_upload_commit(part, NULL);
+        ctx->op_state = NULL; /* commit always frees */
+    }
+    if (err != UL_OK) {
+        upload_error(ctx, err);
+        return;
+    }
     snprintf(etag, sizeof etag, "\"%s\"", hex);
     gw_resp_header(&ctx->resp, "ETag", etag);
     ctx->resp.status = 200;
@@ -229,168 +155,183 @@ static void part_finish(struct gw_ctx *ctx)
 
 static void part_cleanup(struct gw_ctx *ctx)
 {
-    struct part_state *st = ctx->op_state;
-    if (st != NULL) {
-        ul_upload_abort(st->upload);
-        free(st);
-        ctx->op_state = NULL;
-    }
+    ul_part_upload_abort(ctx->op_state);
+    ctx->op_state = NULL;
 }
 
 /* ---- CompleteMultipartUpload ------------------------------------------------------------ */
 
 struct part_ref {
-    int number;
-    uint8_t md5[16];
+    uint32_t number;
+    char etag[UL_ETAG_MAX + 1]; /* as listed by the client, quotes removed */
 };
 
-static bool parse_hex16(const char *s, size_t len, uint8_t out[16])
+/* One <Part>: its number and ETag. false = malformed. */
+static bool parse_part(const char *in, size_t in_len, struct ts_buf *tmp, struct part_ref *out)
 {
-    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
-        s++;
-        len -= 2;
-    }
-    if (len != 32) {
+    const char *v;
+    size_t vlen, p1 = 0, p2 = 0;
+    char num[8], *end = NULL;
+    if (gw_xml_find(in, in_len, "PartNumber", &p1, &v, &vlen) != TS_OK || vlen == 0 ||
+        vlen > 5) {
         return false;
     }
-    for (size_t i = 0; i < 16; i++) {
-        char h[3] = {s[2 * i], s[2 * i + 1], 0};
-        char *end = NULL;
-        long v = strtol(h, &end, 16);
-        if (*end != 0 || h[0] == '-' || h[0] == '+' || h[0] == ' ') {
-            return false;
-        }
-        out[i] = (uint8_t)v;
+    memcpy(num, v, vlen);
+    num[vlen] = 0;
+    long n = strtol(num, &end, 10);
+    ts_buf_clear(tmp);
+    if (*end != 0 || n < 1 || n > GW_PARTS_MAX ||
+        gw_xml_find(in, in_len, "ETag", &p2, &v, &vlen) != TS_OK ||
+        gw_xml_unescape(v, vlen, tmp) != TS_OK) {
+        return false;
+    }
+    const char *e = (const char *)tmp->data;
+    size_t elen = tmp->len;
+    if (elen >= 2 && e[0] == '"' && e[elen - 1] == '"') {
+        e++;
+        elen -= 2;
+    }
+    out->number = (uint32_t)n;
+    out->etag[0] = 0;
+    if (elen <= UL_ETAG_MAX) { /* longer: kept empty, matches no stored ETag */
+        memcpy(out->etag, e, elen);
+        out->etag[elen] = 0;
     }
     return true;
 }
 
-/* Parses <Part><PartNumber/><ETag/></Part>... into parts (ascending). */
+/* Parses <Part><PartNumber/><ETag/></Part>... (strictly ascending numbers). */
 static bool parse_parts(struct gw_ctx *ctx, struct part_ref *parts, size_t *count)
 {
     const char *doc = (const char *)ctx->body.data, *in;
     size_t len = ctx->body.len, pos = 0, in_len;
     struct ts_buf tmp;
-    ts_buf_init(&tmp, 256);
+    ts_err err = TS_ERR_MALFORMED;
+    bool ok = doc != NULL;
+    ts_buf_init(&tmp, 1024);
     *count = 0;
-    ts_err err;
-    while (doc && (err = gw_xml_find(doc, len, "Part", &pos, &in, &in_len)) == TS_OK) {
-        const char *v;
-        size_t vlen, p1 = 0, p2 = 0;
-        if (*count == GW_PARTS_MAX || gw_xml_find(in, in_len, "PartNumber", &p1, &v, &vlen) ||
-            vlen == 0 || vlen > 5) {
-            goto malformed;
-        }
-        char num[8];
-        memcpy(num, v, vlen);
-        num[vlen] = 0;
-        char *end = NULL;
-        long n = strtol(num, &end, 10);
-        ts_buf_clear(&tmp);
-        if (*end != 0 || n < 1 || n > GW_PARTS_MAX ||
-            gw_xml_find(in, in_len, "ETag", &p2, &v, &vlen) || gw_xml_unescape(v, vlen, &tmp)) {
-            goto malformed;
-        }
-        if (*count > 0 && parts[*count - 1].number >= n) {
+    while (ok && (err = gw_xml_find(doc, len, "Part", &pos, &in, &in_len)) == TS_OK) {
+        ok = *count < GW_PARTS_MAX && parse_part(in, in_len, &tmp, &parts[*count]);
+        if (ok && *count > 0 && parts[*count - 1].number >= parts[*count].number) {
             ts_buf_release(&tmp);
-            gw_s3_error(ctx, GW_S3_INVALID_PART_ORDER, NULL);
+            gw_s3_error(ctx, GW_S3_INVALID_PART_ORDER,
+                        "The list of parts was not in ascending order. Parts must be ordered by "
+                        "part number.");
             return false;
         }
-        parts[*count].number = (int)n;
-        if (!parse_hex16((const char *)tmp.data, tmp.len, parts[*count].md5)) {
-            ts_buf_release(&tmp);
-            gw_s3_error(ctx, GW_S3_INVALID_PART, "A part's ETag is not valid.");
-            return false;
-        }
-        (*count)++;
-    }
-    if (doc == NULL || err != TS_ERR_NOT_FOUND || *count == 0) {
-        goto malformed;
+        *count += ok;
     }
     ts_buf_release(&tmp);
-    return true;
-malformed:
-    ts_buf_release(&tmp);
-    gw_s3_error(ctx, GW_S3_MALFORMED_XML, NULL);
-    return false;
-}
-
-/* Checks every listed part exists and all but the last reach GW_PART_SIZE_MIN. */
-static bool check_parts(struct gw_ctx *ctx, const char *id, const struct part_ref *parts,
-                        size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        char leaf[32], k[128];
-        struct ul_object_info pi = {0};
-        snprintf(leaf, sizeof leaf, "part-%05d", parts[i].number);
-        state_key(k, sizeof k, id, leaf);
-        ul_err err = ul_object_stat(ctx->cred->project, ctx->bucket, k, &pi);
-        uint64_t size = pi.size;
-        ul_object_info_release(&pi);
-        if (err == UL_ERR_NOT_FOUND) {
-            gw_s3_error(ctx, GW_S3_INVALID_PART,
-                        "One or more of the specified parts could not "
-                        "be found.");
-            return false;
-        }
-        if (err != UL_OK) {
-            gw_s3_error_ul(ctx, err);
-            return false;
-        }
-        if (i + 1 < count && size < GW_PART_SIZE_MIN) {
-            gw_s3_error(ctx, GW_S3_ENTITY_TOO_SMALL,
-                        "Your proposed upload is smaller than the "
-                        "minimum allowed object size.");
-            return false;
-        }
+    if (!ok || err != TS_ERR_NOT_FOUND || *count == 0) {
+        gw_s3_error(ctx, GW_S3_MALFORMED_XML, NULL);
+        return false;
     }
     return true;
 }
 
-/* Streams the parts into the final object, verifying each part's MD5; commits. */
-static bool assemble(struct gw_ctx *ctx, const char *id, const struct part_ref *parts, size_t count,
-                     const struct gw_meta *meta, struct ul_object_info *out)
+static void invalid_part(struct gw_ctx *ctx)
 {
-    struct ul_upload_options opts = {0};
-    opts.metadata = meta->entries;
-    opts.metadata_count = meta->count;
-    struct ul_upload *up = NULL;
-    ul_err err = ul_upload_begin(ctx->cred->project, ctx->bucket, ctx->key, &opts, &up);
+    gw_s3_error(ctx, GW_S3_INVALID_PART,
+                "One or more of the specified parts could not be found. The part may not have "
+                "been uploaded, or the specified entity tag may not match the part's entity tag.");
+}
+
+/* Adds one part's MD5 to the multipart ETag: its hex ETag decoded (parts stored by other tools
+ * carry SHA-256 or their own ETags: those are hashed as text). */
+static void etag_digest_add(struct gw_md5 *m, const char *etag)
+{
+    uint8_t d[16];
+    bool hex = strlen(etag) == 32;
+    for (size_t i = 0; hex && i < 16; i++) {
+        unsigned v = 0;
+        for (size_t j = 0; j < 2 && hex; j++) {
+            char c = etag[2 * i + j];
+            int x = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+            hex = x >= 0;
+            v = v << 4 | (unsigned)(x & 15);
+        }
+        d[i] = (uint8_t)v;
+    }
+    if (hex) {
+        gw_md5_update(m, d, sizeof d);
+    } else {
+        struct gw_md5 t;
+        gw_md5_init(&t);
+        gw_md5_update(&t, etag, strlen(etag));
+        gw_md5_final(&t, d);
+        gw_md5_update(m, d, sizeof d);
+    }
+}
+
+/* Walks the stored parts alongside the listed ones: every listed part must exist with the listed
+ * ETag. Computes S3's multipart ETag on the way. false with the answer set. */
+static bool match_parts(struct gw_ctx *ctx, const struct part_ref *parts, size_t count,
+                        char etag[48])
+{
+    struct ul_part_iter *it = NULL;
+    struct gw_md5 m;
+    size_t i = 0;
+    gw_md5_init(&m);
+    ul_err err = ul_multipart_part_list(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx),
+                                        0, &it);
+    while (err == UL_OK && i < count) {
+        const struct ul_part_info *p = NULL;
+        err = ul_part_iter_next(it, &p);
+        if (err != UL_OK || p == NULL || p->part_number > parts[i].number) {
+            break; /* a listed part is missing */
+        }
+        if (p->part_number < parts[i].number) {
+            continue; /* uploaded but not listed: dropped by the completion */
+        }
+        if (strcasecmp(p->etag, parts[i].etag) != 0) {
+            break;
+        }
+        etag_digest_add(&m, p->etag);
+        i++;
+    }
+    ul_part_iter_free(it);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+        upload_error(ctx, err);
         return false;
     }
-    for (size_t i = 0; i < count; i++) {
-        char leaf[32], k[128];
-        uint8_t md5[16];
-        struct gw_md5 m;
-        gw_md5_init(&m);
-        snprintf(leaf, sizeof leaf, "part-%05d", parts[i].number);
-        state_key(k, sizeof k, id, leaf);
-        if (!gw_copy_into(ctx, ctx->cred->project, ctx->bucket, k, up, &m)) {
-            ul_upload_abort(up);
-            return false;
-        }
-        gw_md5_final(&m, md5);
-        if (memcmp(md5, parts[i].md5, 16) != 0) {
-            ul_upload_abort(up);
-            gw_s3_error(ctx, GW_S3_INVALID_PART, "A part's ETag does not match its data.");
-            return false;
-        }
-    }
-    err = ul_upload_commit(up, out);
-    if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+    if (i < count) {
+        invalid_part(ctx);
         return false;
     }
+    uint8_t d[16];
+    char hex[33];
+    gw_md5_final(&m, d);
+    gw_hex(d, 16, hex);
+    snprintf(etag, 48, "%s-%zu", hex, count);
     return true;
+}
+
+/* Stores the multipart ETag in place of the placeholder. On failure the object stays (it is
+ * complete) with a derived ETag; the failure is logged. */
+static void store_etag(struct gw_ctx *ctx, const struct ul_object_info *info, const char *etag)
+{
+    struct gw_meta meta;
+    gw_meta_init(&meta);
+    ts_err terr = gw_meta_from_info(&meta, info, true);
+    terr = terr ? terr : gw_meta_add(&meta, GW_META_ETAG, etag);
+    ul_err err = terr == TS_OK ? ul_object_update_metadata(ctx->cred->project, ctx->bucket,
+                                                           ctx->key, meta.entries, meta.count)
+                               : UL_ERR_NOMEM;
+    if (err != UL_OK) {
+        ts_log_warn(LOG, "ETag not stored req=%s err=%s detail=%s", ctx->request_id,
+                    ul_errname(err), ul_error_detail());
+    }
+    gw_meta_release(&meta);
 }
 
 static void complete_answer(struct gw_ctx *ctx, const char *etag)
 {
     struct ts_buf xml;
     struct gw_xml x;
-    char loc[UL_OBJECT_KEY_MAX + 128], quoted[96];
+    char loc[UL_OBJECT_KEY_MAX + 128], quoted[64];
     ts_buf_init(&xml, 16384);
     snprintf(loc, sizeof loc, "/%s/%s", ctx->bucket, ctx->key);
     snprintf(quoted, sizeof quoted, "\"%s\"", etag);
@@ -407,56 +348,38 @@ static void complete_answer(struct gw_ctx *ctx, const char *etag)
 
 static void complete_finish(struct gw_ctx *ctx)
 {
-    const char *id = gw_req_query(&ctx->req, "uploadId");
-    struct ul_object_info info = {0}, out = {0};
-    struct gw_meta meta;
-    gw_meta_init(&meta);
+    struct ul_object_info info = {0};
     struct part_ref *parts = calloc(GW_PARTS_MAX, sizeof *parts);
+    uint32_t *numbers = calloc(GW_PARTS_MAX, sizeof *numbers);
     size_t count = 0;
-    if (parts == NULL) {
+    char etag[48];
+    if (parts == NULL || numbers == NULL) {
         gw_s3_error(ctx, GW_S3_INTERNAL, NULL);
         goto done;
     }
-    if (!load_upload(ctx, id, &info) || !parse_parts(ctx, parts, &count) ||
-        !check_parts(ctx, id, parts, count)) {
+    if (!parse_parts(ctx, parts, &count) || !match_parts(ctx, parts, count, etag)) {
         goto done;
     }
-    /* S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<parts>" */
-    struct gw_md5 m;
-    uint8_t d[16];
-    char hex[33], etag[48];
-    gw_md5_init(&m);
     for (size_t i = 0; i < count; i++) {
-        gw_md5_update(&m, parts[i].md5, 16);
+        numbers[i] = parts[i].number;
     }
-    gw_md5_final(&m, d);
-    gw_hex(d, 16, hex);
-    snprintf(etag, sizeof etag, "%s-%zu", hex, count);
-    for (size_t i = 0; i < info.metadata_count; i++) {
-        const char *k = info.metadata[i].key;
-        if (strcmp(k, MPU_KEY) != 0 && strcmp(k, GW_META_ETAG) != 0 &&
-            gw_meta_add(&meta, k, info.metadata[i].value) != TS_OK) {
-            gw_s3_error(ctx, GW_S3_INTERNAL, NULL);
-            goto done;
-        }
+    ul_err err = ul_multipart_complete(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx),
+                                       numbers, count, NULL, &info);
+    if (err == UL_ERR_TOO_SMALL) {
+        gw_s3_error(ctx, GW_S3_ENTITY_TOO_SMALL,
+                    "Your proposed upload is smaller than the minimum allowed object size.");
+    } else if (err == UL_ERR_INVALID_ARGUMENT) {
+        invalid_part(ctx); /* a part went away since it was matched */
+    } else if (err != UL_OK) {
+        upload_error(ctx, err);
+    } else {
+        store_etag(ctx, &info, etag);
+        complete_answer(ctx, etag);
     }
-    if (gw_meta_add(&meta, GW_META_ETAG, etag) != TS_OK) {
-        gw_s3_error(ctx, GW_S3_INTERNAL, NULL);
-        goto done;
-    }
-    if (!assemble(ctx, id, parts, count, &meta, &out)) {
-        goto done;
-    }
-    ul_err err = delete_state(ctx, id);
-    if (err != UL_OK) {
-        ts_log_warn("gw.multipart", "parts left behind upload=%s err=%s", id, ul_errname(err));
-    }
-    complete_answer(ctx, etag);
 done:
     free(parts);
-    gw_meta_release(&meta);
+    free(numbers);
     ul_object_info_release(&info);
-    ul_object_info_release(&out);
 }
 
 static void nothing(struct gw_ctx *ctx)
@@ -468,15 +391,9 @@ static void nothing(struct gw_ctx *ctx)
 
 static void abort_upload(struct gw_ctx *ctx)
 {
-    const char *id = gw_req_query(&ctx->req, "uploadId");
-    struct ul_object_info info = {0};
-    if (!load_upload(ctx, id, &info)) {
-        return;
-    }
-    ul_object_info_release(&info);
-    ul_err err = delete_state(ctx, id);
+    ul_err err = ul_multipart_abort(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx));
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+        upload_error(ctx, err);
         return;
     }
     ctx->resp.status = 204;
@@ -484,72 +401,46 @@ static void abort_upload(struct gw_ctx *ctx)
 
 /* ---- ListParts -------------------------------------------------------------------------- */
 
-static int part_number_of(const char *key)
+static long query_long(const struct gw_ctx *ctx, const char *name, long dflt, long min, long max)
 {
-    const char *leaf = strrchr(key, '/');
-    if (leaf == NULL || strncmp(leaf + 1, "part-", 5) != 0) {
-        return 0;
-    }
+    const char *s = gw_req_query(&ctx->req, name);
     char *end = NULL;
-    long n = strtol(leaf + 6, &end, 10);
-    return *end == 0 && n >= 1 && n <= GW_PARTS_MAX ? (int)n : 0;
+    long v = s ? strtol(s, &end, 10) : dflt;
+    if (s != NULL && (*s == 0 || *end != 0)) {
+        v = dflt;
+    }
+    return v < min ? min : v > max ? max : v;
 }
 
-struct listed_part {
-    int number;
-    uint64_t size;
-    int64_t created_s;
-    char etag[80];
-};
-
-static int listed_cmp(const void *a, const void *b)
+static void part_xml(struct gw_xml *x, const struct ul_part_info *p)
 {
-    return ((const struct listed_part *)a)->number - ((const struct listed_part *)b)->number;
+    char date[48], quoted[UL_ETAG_MAX + 3];
+    gw_iso_date_format(p->modified_s, date);
+    snprintf(quoted, sizeof quoted, "\"%s\"", p->etag);
+    gw_xml_open(x, "Part", NULL);
+    gw_xml_u64(x, "PartNumber", p->part_number);
+    gw_xml_text(x, "LastModified", date);
+    gw_xml_text(x, "ETag", quoted);
+    gw_xml_u64(x, "Size", p->size);
+    gw_xml_close(x);
 }
 
 static void list_parts(struct gw_ctx *ctx)
 {
-    const char *id = gw_req_query(&ctx->req, "uploadId");
-    const char *marker_s = gw_req_query(&ctx->req, "part-number-marker");
-    const char *max_s = gw_req_query(&ctx->req, "max-parts");
-    long marker = marker_s ? strtol(marker_s, NULL, 10) : 0;
-    long max = max_s ? strtol(max_s, NULL, 10) : 1000;
-    max = max < 0 ? 0 : max > 1000 ? 1000 : max;
-    struct ul_object_info info = {0};
-    if (!load_upload(ctx, id, &info)) {
-        return;
+    long marker = query_long(ctx, "part-number-marker", 0, 0, GW_PARTS_MAX);
+    long max = query_long(ctx, "max-parts", 1000, 0, 1000);
+    struct ul_part_iter *it = NULL;
+    ul_err err = ul_multipart_part_list(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx),
+                                        (uint32_t)marker, &it);
+    const struct ul_part_info *p = NULL;
+    if (err == UL_OK) {
+        err = ul_part_iter_next(it, &p); /* the satellite checks the upload exists here */
     }
-    ul_object_info_release(&info);
-    struct listed_part *parts = calloc(GW_PARTS_MAX, sizeof *parts);
-    size_t n = 0;
-    char prefix[128];
-    state_key(prefix, sizeof prefix, id, "");
-    struct ul_list_options opts = {prefix, NULL, true, true};
-    struct ul_object_iter *it = NULL;
-    ul_err err = parts ? ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it) : UL_ERR_NOMEM;
-    while (err == UL_OK) {
-        const struct ul_object_info *o = NULL;
-        err = ul_object_iter_next(it, &o);
-        if (err != UL_OK || o == NULL) {
-            break;
-        }
-        int num = part_number_of(o->key);
-        if (num > marker && n < GW_PARTS_MAX) {
-            parts[n].number = num;
-            parts[n].size = o->size;
-            parts[n].created_s = o->created_s;
-            gw_object_etag(o, parts[n].etag);
-            n++;
-        }
-    }
-    ul_object_iter_free(it);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
-        free(parts);
+        ul_part_iter_free(it);
+        upload_error(ctx, err);
         return;
     }
-    qsort(parts, n, sizeof *parts, listed_cmp);
-    size_t shown = n < (size_t)max ? n : (size_t)max;
     struct ts_buf xml;
     struct gw_xml x;
     ts_buf_init(&xml, 4u * 1024 * 1024);
@@ -557,109 +448,239 @@ static void list_parts(struct gw_ctx *ctx)
     gw_xml_open(&x, "ListPartsResult", GW_S3_XMLNS);
     gw_xml_text(&x, "Bucket", ctx->bucket);
     gw_xml_text(&x, "Key", ctx->key);
-    gw_xml_text(&x, "UploadId", id);
+    gw_xml_text(&x, "UploadId", upload_id(ctx));
     gw_xml_u64(&x, "PartNumberMarker", (uint64_t)marker);
-    gw_xml_u64(&x, "NextPartNumberMarker", shown ? (uint64_t)parts[shown - 1].number : 0);
     gw_xml_u64(&x, "MaxParts", (uint64_t)max);
-    gw_xml_bool(&x, "IsTruncated", shown < n);
     gw_xml_text(&x, "StorageClass", "STANDARD");
-    for (size_t i = 0; i < shown; i++) {
-        char date[48];
-        gw_iso_date_format(parts[i].created_s, date);
-        gw_xml_open(&x, "Part", NULL);
-        gw_xml_u64(&x, "PartNumber", (uint64_t)parts[i].number);
-        gw_xml_text(&x, "LastModified", date);
-        gw_xml_text(&x, "ETag", parts[i].etag);
-        gw_xml_u64(&x, "Size", parts[i].size);
-        gw_xml_close(&x);
+    uint32_t last = 0;
+    long shown = 0;
+    while (err == UL_OK && p != NULL && shown < max) {
+        part_xml(&x, p);
+        last = p->part_number;
+        shown++;
+        err = ul_part_iter_next(it, &p);
     }
+    gw_xml_u64(&x, "NextPartNumberMarker", last);
+    gw_xml_bool(&x, "IsTruncated", err == UL_OK && p != NULL);
     gw_xml_close(&x);
-    answer_xml(ctx, &x, &xml);
-    ts_buf_release(&xml);
-    free(parts);
-}
-
-/* ---- ListMultipartUploads --------------------------------------------------------------- */
-
-static void upload_entry(struct gw_ctx *ctx, struct gw_xml *x, const char *dir, const char *prefix)
-{
-    char k[128], id[ID_HEX + 1];
-    size_t plen = strlen(GW_MPU_PREFIX);
-    if (strlen(dir) != plen + ID_HEX + 1) {
-        return;
-    }
-    memcpy(id, dir + plen, ID_HEX);
-    id[ID_HEX] = 0;
-    if (!valid_upload_id(id)) {
-        return;
-    }
-    state_key(k, sizeof k, id, "info");
-    struct ul_object_info info = {0};
-    if (ul_object_stat(ctx->cred->project, ctx->bucket, k, &info) != UL_OK) {
-        return;
-    }
-    const char *key = gw_meta_get(&info, MPU_KEY);
-    if (key != NULL && strncmp(key, prefix, strlen(prefix)) == 0) {
-        char date[48];
-        gw_iso_date_format(info.created_s, date);
-        gw_xml_open(x, "Upload", NULL);
-        gw_xml_text(x, "Key", key);
-        gw_xml_text(x, "UploadId", id);
-        gw_xml_open(x, "Initiator", NULL);
-        gw_xml_text(x, "ID", ctx->cred->access_key_id);
-        gw_xml_text(x, "DisplayName", "tessera");
-        gw_xml_close(x);
-        gw_xml_open(x, "Owner", NULL);
-        gw_xml_text(x, "ID", ctx->cred->access_key_id);
-        gw_xml_text(x, "DisplayName", "tessera");
-        gw_xml_close(x);
-        gw_xml_text(x, "StorageClass", "STANDARD");
-        gw_xml_text(x, "Initiated", date);
-        gw_xml_close(x);
-    }
-    ul_object_info_release(&info);
-}
-
-static void list_uploads(struct gw_ctx *ctx)
-{
-    const char *prefix = gw_req_query(&ctx->req, "prefix");
-    struct ul_bucket_info bi;
-    ul_err err = ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi);
+    ul_part_iter_free(it);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
-        return;
-    }
-    struct ts_buf xml;
-    struct gw_xml x;
-    ts_buf_init(&xml, 8u * 1024 * 1024);
-    gw_xml_begin(&x, &xml);
-    gw_xml_open(&x, "ListMultipartUploadsResult", GW_S3_XMLNS);
-    gw_xml_text(&x, "Bucket", ctx->bucket);
-    gw_xml_text(&x, "KeyMarker", "");
-    gw_xml_text(&x, "UploadIdMarker", "");
-    gw_xml_u64(&x, "MaxUploads", GW_LIST_KEYS_MAX);
-    gw_xml_bool(&x, "IsTruncated", false);
-    struct ul_list_options opts = {GW_MPU_PREFIX, NULL, false, false};
-    struct ul_object_iter *it = NULL;
-    err = ul_object_list(ctx->cred->project, ctx->bucket, &opts, &it);
-    for (size_t n = 0; err == UL_OK && n < GW_LIST_KEYS_MAX; n++) {
-        const struct ul_object_info *o = NULL;
-        err = ul_object_iter_next(it, &o);
-        if (err != UL_OK || o == NULL) {
-            break;
-        }
-        if (o->is_prefix) {
-            upload_entry(ctx, &x, o->key, prefix ? prefix : "");
-        }
-    }
-    ul_object_iter_free(it);
-    gw_xml_close(&x);
-    if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
+        upload_error(ctx, err);
     } else {
         answer_xml(ctx, &x, &xml);
     }
     ts_buf_release(&xml);
+}
+
+/* ---- ListMultipartUploads --------------------------------------------------------------- */
+
+struct pending {
+    char *key;
+    char *id;
+    int64_t created_s;
+    bool is_prefix; /* a common prefix (key holds it) */
+};
+
+struct pending_list {
+    struct pending *items;
+    size_t count, cap;
+};
+
+static void pending_list_release(struct pending_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].key);
+        free(l->items[i].id);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static ts_err pending_add(struct pending_list *l, const char *key, size_t key_len, const char *id,
+                          int64_t created_s)
+{
+    if (l->count == GW_LIST_SCAN_MAX) {
+        return TS_ERR_TOO_LARGE;
+    }
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct pending *n = realloc(l->items, cap * sizeof *n);
+        if (n == NULL) {
+            return TS_ERR_NOMEM;
+        }
+        l->items = n;
+        l->cap = cap;
+    }
+    struct pending *p = &l->items[l->count];
+    p->key = strndup(key, key_len);
+    p->id = id ? strdup(id) : NULL;
+    p->created_s = created_s;
+    p->is_prefix = id == NULL;
+    if (p->key == NULL || (id != NULL && p->id == NULL)) {
+        free(p->key);
+        free(p->id);
+        return TS_ERR_NOMEM;
+    }
+    l->count++;
+    return TS_OK;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0 || x->is_prefix || y->is_prefix) {
+        return c != 0 ? c : (int)y->is_prefix - (int)x->is_prefix;
+    }
+    return x->created_s != y->created_s ? (x->created_s < y->created_s ? -1 : 1)
+                                        : strcmp(x->id, y->id);
+}
+
+struct uploads_query {
+    const char *prefix, *delimiter, *key_marker, *id_marker;
+    long max;
+};
+
+/* Collects the pending uploads under q->prefix, folded at the delimiter (each common prefix
+ * once), sorted by key then age. The satellite lists by encrypted key, so the level holding the
+ * prefix is read whole, as ListObjects does. */
+static ul_err pending_collect(struct gw_ctx *ctx, const struct uploads_query *q,
+                              struct pending_list *l)
+{
+    const char *slash = strrchr(q->prefix, '/');
+    char dir[UL_OBJECT_KEY_MAX + 1];
+    size_t plen = strlen(q->prefix), dlen = strlen(q->delimiter);
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - q->prefix + 1) : 0, q->prefix);
+    struct ul_multipart_list_options opts = {dir, NULL, NULL};
+    struct ul_multipart_iter *it = NULL;
+    ul_err err = ul_multipart_list(ctx->cred->project, ctx->bucket, &opts, &it);
+    while (err == UL_OK) {
+        const struct ul_multipart_info *u = NULL;
+        err = ul_multipart_iter_next(it, &u);
+        if (err != UL_OK || u == NULL) {
+            break;
+        }
+        if (strncmp(u->key, q->prefix, plen) != 0) {
+            continue;
+        }
+        const char *d = dlen ? strstr(u->key + plen, q->delimiter) : NULL;
+        if (d != NULL) {
+            err = pending_add(l, u->key, (size_t)(d - u->key) + dlen, NULL, 0);
+        } else {
+            err = pending_add(l, u->key, strlen(u->key), u->upload_id, u->created_s);
+        }
+    }
+    ul_multipart_iter_free(it);
+    if (err == UL_OK && l->count > 0) {
+        qsort(l->items, l->count, sizeof *l->items, pending_cmp);
+    }
+    return err;
+}
+
+/* True when item i comes after the key / upload ID markers. */
+static bool after_markers(const struct pending_list *l, size_t i, const struct uploads_query *q)
+{
+    const struct pending *p = &l->items[i];
+    int c = strcmp(p->key, q->key_marker);
+    if (c != 0 || q->key_marker[0] == 0) {
+        return c > 0 || q->key_marker[0] == 0;
+    }
+    if (p->is_prefix || q->id_marker[0] == 0) {
+        return false; /* every upload of the marker key was shown */
+    }
+    for (size_t j = 0; j < i; j++) { /* after the marker upload of the same key */
+        if (!l->items[j].is_prefix && strcmp(l->items[j].key, p->key) == 0 &&
+            strcmp(l->items[j].id, q->id_marker) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void uploads_xml(struct gw_ctx *ctx, struct gw_xml *x, const struct pending_list *l,
+                        const struct uploads_query *q)
+{
+    size_t shown = 0, i = 0;
+    const struct pending *last = NULL;
+    for (; i < l->count; i++) {
+        const struct pending *p = &l->items[i];
+        bool dup = last != NULL && last->is_prefix && p->is_prefix && !strcmp(last->key, p->key);
+        if (dup || !after_markers(l, i, q)) {
+            continue;
+        }
+        if ((long)shown == q->max) {
+            break;
+        }
+        shown++;
+        last = p;
+        if (p->is_prefix) {
+            gw_xml_open(x, "CommonPrefixes", NULL);
+            gw_xml_text(x, "Prefix", p->key);
+            gw_xml_close(x);
+            continue;
+        }
+        char date[48];
+        gw_iso_date_format(p->created_s, date);
+        gw_xml_open(x, "Upload", NULL);
+        gw_xml_text(x, "Key", p->key);
+        gw_xml_text(x, "UploadId", p->id);
+        for (int k = 0; k < 2; k++) {
+            gw_xml_open(x, k == 0 ? "Initiator" : "Owner", NULL);
+            gw_xml_text(x, "ID", ctx->cred->access_key_id);
+            gw_xml_text(x, "DisplayName", "tessera");
+            gw_xml_close(x);
+        }
+        gw_xml_text(x, "StorageClass", "STANDARD");
+        gw_xml_text(x, "Initiated", date);
+        gw_xml_close(x);
+    }
+    bool truncated = i < l->count;
+    gw_xml_bool(x, "IsTruncated", truncated);
+    if (truncated && last != NULL) {
+        gw_xml_text(x, "NextKeyMarker", last->key);
+        gw_xml_text(x, "NextUploadIdMarker", last->is_prefix ? "" : last->id);
+    }
+}
+
+static void list_uploads(struct gw_ctx *ctx)
+{
+    const char *v;
+    struct uploads_query q = {"", "", "", "", 0};
+    q.prefix = (v = gw_req_query(&ctx->req, "prefix")) ? v : "";
+    q.delimiter = (v = gw_req_query(&ctx->req, "delimiter")) ? v : "";
+    q.key_marker = (v = gw_req_query(&ctx->req, "key-marker")) ? v : "";
+    q.id_marker = (v = gw_req_query(&ctx->req, "upload-id-marker")) ? v : "";
+    q.max = query_long(ctx, "max-uploads", GW_LIST_KEYS_MAX, 0, GW_LIST_KEYS_MAX);
+    struct pending_list l = {0};
+    struct ul_bucket_info bi;
+    ul_err err = ul_bucket_stat(ctx->cred->project, ctx->bucket, &bi);
+    err = err == UL_OK ? pending_collect(ctx, &q, &l) : err;
+    if (err == TS_ERR_TOO_LARGE) {
+        gw_s3_error(ctx, GW_S3_NOT_IMPLEMENTED,
+                    "This prefix holds more uploads than the gateway sorts in one listing; list "
+                    "with a longer prefix ending in '/'.");
+    } else if (err != UL_OK) {
+        gw_s3_error_ul(ctx, err);
+    } else {
+        struct ts_buf xml;
+        struct gw_xml x;
+        ts_buf_init(&xml, 8u * 1024 * 1024);
+        gw_xml_begin(&x, &xml);
+        gw_xml_open(&x, "ListMultipartUploadsResult", GW_S3_XMLNS);
+        gw_xml_text(&x, "Bucket", ctx->bucket);
+        gw_xml_text(&x, "KeyMarker", q.key_marker);
+        gw_xml_text(&x, "UploadIdMarker", q.id_marker);
+        gw_xml_text(&x, "Prefix", q.prefix);
+        if (q.delimiter[0] != 0) {
+            gw_xml_text(&x, "Delimiter", q.delimiter);
+        }
+        gw_xml_u64(&x, "MaxUploads", (uint64_t)q.max);
+        uploads_xml(ctx, &x, &l, &q);
+        gw_xml_close(&x);
+        answer_xml(ctx, &x, &xml);
+        ts_buf_release(&xml);
+    }
+    pending_list_release(&l);
 }
 
 const struct gw_op gw_op_create_multipart = {

@@ -20,27 +20,13 @@ struct put_state {
     struct gw_meta meta;
 };
 
-/* The ETag stored with a new object: the MD5 when the client announced it, else synthetic. */
-static ts_err etag_for_upload(const struct gw_ctx *ctx, char out[80])
-{
-    uint8_t md5[16];
-    if (ctx->content_md5 != NULL && gw_base64_md5_decode(ctx->content_md5, md5)) {
-        gw_hex(md5, 16, out);
-        return TS_OK;
-    }
-    return gw_etag_synthetic(out);
-}
-
-/* Starts an upload of ctx->bucket/ctx->key with the request's metadata. */
+/* Starts an upload of ctx->bucket/ctx->key with the request's metadata and a placeholder ETag of
+ * the final length, so metadata that will not fit fails before any data moves. */
 static bool upload_start(struct gw_ctx *ctx, struct put_state *st)
 {
-    char etag[80];
     ts_err terr = gw_meta_from_request(&st->meta, &ctx->req);
     if (terr == TS_OK) {
-        terr = etag_for_upload(ctx, etag);
-    }
-    if (terr == TS_OK) {
-        terr = gw_meta_add(&st->meta, GW_META_ETAG, etag);
+        terr = gw_meta_add(&st->meta, GW_META_ETAG, GW_ETAG_PLACEHOLDER);
     }
     if (terr != TS_OK) {
         gw_s3_error(ctx,
@@ -83,6 +69,7 @@ static void put_begin(struct gw_ctx *ctx)
 static void put_data(struct gw_ctx *ctx, const uint8_t *data, size_t len)
 {
     struct put_state *st = ctx->op_state;
+    gw_metrics_add(&gw_metrics.uplink_up_bytes, len);
     ul_err err = ul_upload_write(st->upload, data, len);
     if (err != UL_OK) {
         gw_s3_error_ul(ctx, err);
@@ -92,14 +79,21 @@ static void put_data(struct gw_ctx *ctx, const uint8_t *data, size_t len)
 static void put_finish(struct gw_ctx *ctx)
 {
     struct put_state *st = ctx->op_state;
-    ul_err err = ul_upload_commit(st->upload, NULL);
-    st->upload = NULL; /* commit always frees */
+    char hex[33], etag[40];
+    gw_hex(ctx->body_md5, 16, hex);
+    /* The real MD5 replaces the placeholder (same length, so it fits) and is sealed into the
+     * metadata CommitObject carries: the object never appears without its ETag. */
+    ul_err err = gw_meta_set(&st->meta, GW_META_ETAG, hex) == TS_OK
+                     ? ul_upload_set_metadata(st->upload, st->meta.entries, st->meta.count)
+                     : UL_ERR_NOMEM;
+    if (err == UL_OK) {
+        err = ul_upload_commit(st->upload, NULL);
+        st->upload = NULL; /* commit always frees */
+    }
     if (err != UL_OK) {
         gw_s3_error_ul(ctx, err);
         return;
     }
-    char hex[33], etag[40];
-    gw_hex(ctx->body_md5, 16, hex);
     snprintf(etag, sizeof etag, "\"%s\"", hex);
     gw_resp_header(&ctx->resp, "ETag", etag);
     ctx->resp.status = 200;
@@ -127,6 +121,7 @@ static long download_read(void *cls, uint8_t *buf, size_t cap)
                     ul_error_detail());
         return -1;
     }
+    gw_metrics_add(&gw_metrics.uplink_down_bytes, got);
     return (long)got;
 }
 
@@ -342,33 +337,11 @@ static void nothing(struct gw_ctx *ctx)
 }
 
 /* ---- CopyObject ------------------------------------------------------------------------- */
-
-/* Streams bucket/key of src into an upload that was begun; false with the answer set. */
-bool gw_copy_into(struct gw_ctx *ctx, struct ul_project *p, const char *bucket, const char *key,
-                  struct ul_upload *up, struct gw_md5 *md5)
-{
-    struct ul_download *d = NULL;
-    uint8_t *buf = malloc(GW_COPY_BUFFER_SIZE);
-    ul_err err = buf ? ul_download_open(p, bucket, key, NULL, &d) : UL_ERR_NOMEM;
-    while (err == UL_OK) {
-        size_t got = 0;
-        err = ul_download_read(d, buf, GW_COPY_BUFFER_SIZE, &got);
-        if (err != UL_OK || got == 0) {
-            break;
-        }
-        if (md5 != NULL) {
-            gw_md5_update(md5, buf, got);
-        }
-        err = ul_upload_write(up, buf, got);
-    }
-    ul_download_close(d);
-    free(buf);
-    if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
-        return false;
-    }
-    return true;
-}
+/*
+ * Server-side: ul_object_copy hands the source's segments to the destination (keys re-wrapped,
+ * pieces shared), so no object data crosses the gateway whatever the size. The source is stat'ed
+ * first for the x-amz-copy-source-if-* conditions and its ETag, which the copy keeps.
+ */
 
 /* "/bucket/key" or "bucket/key", percent-encoded, into src_bucket / src_key. */
 static bool copy_source(struct gw_ctx *ctx, struct ts_buf *src)
@@ -432,58 +405,68 @@ static bool copy_conditions(struct gw_ctx *ctx, const struct ul_object_info *inf
     return true;
 }
 
+/* Answers the stat failure of the copy source (NoSuchKey / NoSuchBucket name the source). */
+static void copy_source_error(struct gw_ctx *ctx, const char *sb, ul_err err)
+{
+    struct ul_bucket_info bi;
+    if (err != UL_ERR_NOT_FOUND) {
+        gw_s3_error_ul(ctx, err);
+    } else if (ul_bucket_stat(ctx->cred->project, sb, &bi) == UL_OK) {
+        gw_s3_error(ctx, GW_S3_NO_SUCH_KEY, "The source key does not exist.");
+    } else {
+        gw_s3_error(ctx, GW_S3_NO_SUCH_BUCKET, "The source bucket does not exist.");
+    }
+}
+
+/* REPLACE: the request's metadata plus the source's ETag (the data, hence its MD5, is the same). */
+static ts_err replaced_meta(struct gw_ctx *ctx, const struct ul_object_info *src,
+                            struct gw_meta *meta)
+{
+    ts_err err = gw_meta_from_request(meta, &ctx->req);
+    const char *etag = gw_meta_get(src, GW_META_ETAG);
+    if (err == TS_OK && etag != NULL) {
+        err = gw_meta_add(meta, GW_META_ETAG, etag);
+    }
+    return err;
+}
+
 static void copy_run(struct gw_ctx *ctx, const char *sb, const char *sk, bool replace)
 {
     struct ul_project *p = ctx->cred->project;
     struct ul_object_info src = {0}, dst = {0};
     struct gw_meta meta;
-    struct ul_upload *up = NULL;
     gw_meta_init(&meta);
     ul_err err = ul_object_stat(p, sb, sk, &src);
     if (err != UL_OK) {
-        struct ul_bucket_info bi;
-        err = err == UL_ERR_NOT_FOUND && ul_bucket_stat(p, sb, &bi) == UL_OK ? -1 : err;
-        if (err == -1) {
-            gw_s3_error(ctx, GW_S3_NO_SUCH_KEY, "The source key does not exist.");
-        } else if (err == UL_ERR_NOT_FOUND) {
-            gw_s3_error(ctx, GW_S3_NO_SUCH_BUCKET, "The source bucket does not exist.");
-        } else {
-            gw_s3_error_ul(ctx, err);
-        }
+        copy_source_error(ctx, sb, err);
         goto done;
     }
     if (!copy_conditions(ctx, &src)) {
         goto done;
     }
-    const char *etag = gw_meta_get(&src, GW_META_ETAG);
-    ts_err terr =
-        replace ? gw_meta_from_request(&meta, &ctx->req) : gw_meta_from_info(&meta, &src, true);
-    char synth[80];
-    if (terr == TS_OK && etag == NULL) {
-        terr = gw_etag_synthetic(synth);
-        etag = synth;
+    struct ul_copy_options opts = {0};
+    if (replace) {
+        ts_err terr = replaced_meta(ctx, &src, &meta);
+        if (terr != TS_OK) {
+            gw_s3_error(ctx,
+                        terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE
+                                                 : GW_S3_INVALID_ARGUMENT,
+                        NULL);
+            goto done;
+        }
+        opts.replace_metadata = true;
+        opts.metadata = meta.entries;
+        opts.metadata_count = meta.count;
     }
-    if (terr == TS_OK) {
-        terr = gw_meta_add(&meta, GW_META_ETAG, etag);
+    bool in_place = strcmp(sb, ctx->bucket) == 0 && strcmp(sk, ctx->key) == 0;
+    if (in_place) { /* only with REPLACE (checked by the caller): a metadata update */
+        err = ul_object_update_metadata(p, sb, sk, meta.entries, meta.count);
+        err = err == UL_OK ? ul_object_stat(p, sb, sk, &dst) : err;
+    } else {
+        err = ul_object_copy(p, sb, sk, ctx->bucket, ctx->key, &opts, &dst);
     }
-    if (terr != TS_OK) {
-        gw_s3_error(ctx, GW_S3_INVALID_ARGUMENT, NULL);
-        goto done;
-    }
-    struct ul_upload_options opts = {0};
-    opts.metadata = meta.entries;
-    opts.metadata_count = meta.count;
-    err = ul_upload_begin(p, ctx->bucket, ctx->key, &opts, &up);
     if (err != UL_OK) {
-        gw_s3_error_ul(ctx, err);
-        goto done;
-    }
-    if (!gw_copy_into(ctx, p, sb, sk, up, NULL)) {
-        goto done;
-    }
-    err = ul_upload_commit(up, &dst);
-    up = NULL;
-    if (err != UL_OK) {
+        /* the source was just found: NOT_FOUND now means the destination bucket */
         gw_s3_error_ul(ctx, err);
         goto done;
     }
@@ -491,7 +474,6 @@ static void copy_run(struct gw_ctx *ctx, const char *sb, const char *sk, bool re
     gw_object_etag(&dst, quoted);
     copy_answer(ctx, quoted, dst.created_s);
 done:
-    ul_upload_abort(up);
     ul_object_info_release(&src);
     ul_object_info_release(&dst);
     gw_meta_release(&meta);

@@ -1,5 +1,6 @@
 /* S3 errors, uplink error mapping, object metadata and headers. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,23 @@ ts_err gw_meta_add(struct gw_meta *m, const char *key, const char *value)
     return TS_OK;
 }
 
+ts_err gw_meta_set(struct gw_meta *m, const char *key, const char *value)
+{
+    for (size_t i = 0; i < m->count; i++) {
+        if (strcmp(m->entries[i].key, key) == 0) {
+            char *v = strdup(value);
+            if (v == NULL || m->owned_count == TS_ARRAY_LEN(m->owned)) {
+                free(v);
+                return v == NULL ? TS_ERR_NOMEM : TS_ERR_TOO_LARGE;
+            }
+            m->owned[m->owned_count++] = v; /* the old value stays owned until release */
+            m->entries[i].value = v;
+            return TS_OK;
+        }
+    }
+    return gw_meta_add(m, key, value);
+}
+
 static bool reserved_name(const char *name)
 {
     for (size_t i = 0; i < TS_ARRAY_LEN(content_headers); i++) {
@@ -236,7 +254,8 @@ const char *gw_meta_get(const struct ul_object_info *info, const char *key)
 void gw_object_etag(const struct ul_object_info *info, char out[80])
 {
     const char *e = gw_meta_get(info, GW_META_ETAG);
-    if (e != NULL && strlen(e) < 76) {
+    bool placeholder = e != NULL && strncmp(e, GW_ETAG_PLACEHOLDER, 32) == 0;
+    if (e != NULL && strlen(e) < 76 && !placeholder) {
         snprintf(out, 80, "\"%s\"", e);
         return;
     }
@@ -252,16 +271,11 @@ void gw_object_etag(const struct ul_object_info *info, char out[80])
     snprintf(out, 80, "\"%s-1\"", hex);
 }
 
-ts_err gw_etag_synthetic(char out[80])
+struct gw_metrics gw_metrics;
+
+void gw_metrics_add(_Atomic uint64_t *counter, uint64_t n)
 {
-    uint8_t r[16];
-    char hex[33];
-    ts_err err = ts_random_bytes(r, sizeof r);
-    if (err == TS_OK) {
-        gw_hex(r, sizeof r, hex);
-        snprintf(out, 80, "%s-1", hex);
-    }
-    return err;
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
 void gw_object_headers(struct gw_ctx *ctx, const struct ul_object_info *info)

@@ -75,7 +75,10 @@ def buckets_and_objects():
     assert h["Metadata"] == {"color": "blue", "mixed-case": "v"}, h["Metadata"]
     g = s3.get_object(Bucket="boto", Key="dir/obj.bin")
     assert g["Body"].read() == body
-    assert g["ETag"] == h["ETag"]
+    # the MD5 computed while streaming is stored at commit (no Content-MD5 was sent)
+    assert g["ETag"] == h["ETag"] == r["ETag"], (g["ETag"], h["ETag"], r["ETag"])
+    listed = s3.list_objects_v2(Bucket="boto", Prefix="dir/")["Contents"]
+    assert [o["ETag"] for o in listed if o["Key"] == "dir/obj.bin"] == [r["ETag"]], listed
 
     step("ranges")
     assert s3.get_object(Bucket="boto", Key="dir/obj.bin", Range="bytes=10-19")["Body"].read() == body[10:20]
@@ -148,8 +151,41 @@ def listing():
     assert r["Contents"][0]["Owner"]["ID"] == KEY and r["Contents"][0]["Size"] == 3
 
 
+def metrics():
+    text = NOPROXY.open(EP + "/-/metrics").read().decode()
+    return {l.split()[0]: int(l.split()[1]) for l in text.splitlines() if l.strip()}
+
+
 def copy_and_delete():
-    step("copy (metadata COPY and REPLACE), multi-delete")
+    step("copy (metadata COPY and REPLACE) moves no data through the gateway, multi-delete")
+    big = os.urandom(20 << 20)
+    s3.put_object(Bucket="boto", Key="copysrc.bin", Body=big, Metadata={"k": "v"})
+    before = metrics()
+    s3.copy_object(Bucket="boto", Key="copybig.bin", CopySource="boto/copysrc.bin")
+    s3.copy_object(Bucket="boto", Key="copybig2.bin", CopySource="boto/copysrc.bin",
+                   MetadataDirective="REPLACE", Metadata={"r": "1"})
+    after = metrics()
+    for m in ("tessera_gateway_uplink_up_bytes_total", "tessera_gateway_uplink_down_bytes_total"):
+        assert after[m] == before[m], (m, before[m], after[m])
+    assert after["tessera_gateway_http_in_bytes_total"] - before["tessera_gateway_http_in_bytes_total"] < 4096
+    assert after["tessera_gateway_requests_total"] >= before["tessera_gateway_requests_total"] + 2
+    src_etag = s3.head_object(Bucket="boto", Key="copysrc.bin")["ETag"]
+    assert src_etag == '"%s"' % hashlib.md5(big).hexdigest()
+    h = s3.head_object(Bucket="boto", Key="copybig2.bin")
+    assert h["ETag"] == src_etag and h["Metadata"] == {"r": "1"}, h
+    assert s3.head_object(Bucket="boto", Key="copybig.bin")["Metadata"] == {"k": "v"}
+    assert s3.get_object(Bucket="boto", Key="copybig.bin")["Body"].read() == big
+    s3.delete_object(Bucket="boto", Key="copysrc.bin")  # the copies share pieces, still readable
+    assert s3.get_object(Bucket="boto", Key="copybig2.bin", Range="bytes=1000-1999")["Body"].read() == big[1000:2000]
+    s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": "copybig.bin"}, {"Key": "copybig2.bin"}]})
+    # in-place REPLACE is a metadata update
+    s3.copy_object(Bucket="boto", Key="c", CopySource="boto/c", MetadataDirective="REPLACE",
+                   Metadata={"again": "yes"})
+    assert s3.head_object(Bucket="boto", Key="c")["Metadata"] == {"again": "yes"}
+    assert s3.get_object(Bucket="boto", Key="c")["Body"].read() == b"c"
+    expect_error("InvalidRequest", s3.copy_object, Bucket="boto", Key="c", CopySource="boto/c")
+    expect_error("NoSuchBucket", s3.copy_object, Bucket="nobucket", Key="x", CopySource="boto/c")
+    expect_error("NoSuchBucket", s3.copy_object, Bucket="boto", Key="x", CopySource="nobucket/c")
     s3.copy_object(Bucket="boto", Key="copy1", CopySource={"Bucket": "boto", "Key": "dir/obj.bin"})
     h1 = s3.head_object(Bucket="boto", Key="copy1")
     h0 = s3.head_object(Bucket="boto", Key="dir/obj.bin")
@@ -198,7 +234,10 @@ def multipart():
     cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=16 << 20, max_concurrency=4)
     s3.upload_file(path, "boto", "big/100MiB.bin", Config=cfg)
     h = s3.head_object(Bucket="boto", Key="big/100MiB.bin")
-    assert h["ContentLength"] == 100 << 20 and h["ETag"].endswith('-7"'), h["ETag"]
+    with open(path, "rb") as f:
+        digests = b"".join(hashlib.md5(f.read(16 << 20)).digest() for _ in range(7))
+    assert h["ContentLength"] == 100 << 20, h
+    assert h["ETag"] == '"%s-7"' % hashlib.md5(digests).hexdigest(), h["ETag"]
     want = hashlib.sha256(open(path, "rb").read()).hexdigest()
     got = hashlib.sha256()
     for chunk in s3.get_object(Bucket="boto", Key="big/100MiB.bin")["Body"].iter_chunks(1 << 20):
@@ -217,25 +256,67 @@ def multipart():
     p1 = os.urandom(5 << 20)
     e1 = s3.upload_part(Bucket="boto", Key="mp/x", UploadId=up, PartNumber=1, Body=p1)["ETag"]
     e2 = s3.upload_part(Bucket="boto", Key="mp/x", UploadId=up, PartNumber=2, Body=b"tail")["ETag"]
+    assert e1 == '"%s"' % hashlib.md5(p1).hexdigest() and e2 == '"%s"' % hashlib.md5(b"tail").hexdigest()
+    s3.upload_part(Bucket="boto", Key="mp/x", UploadId=up, PartNumber=3, Body=b"never listed")
     parts = s3.list_parts(Bucket="boto", Key="mp/x", UploadId=up)["Parts"]
-    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 5 << 20), (2, 4)]
+    assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in parts] == \
+        [(1, 5 << 20, e1), (2, 4, e2), (3, 12, '"%s"' % hashlib.md5(b"never listed").hexdigest())], parts
+    r = s3.list_parts(Bucket="boto", Key="mp/x", UploadId=up, MaxParts=2)
+    assert [p["PartNumber"] for p in r["Parts"]] == [1, 2] and r["IsTruncated"], r
+    r = s3.list_parts(Bucket="boto", Key="mp/x", UploadId=up, PartNumberMarker=r["NextPartNumberMarker"])
+    assert [p["PartNumber"] for p in r["Parts"]] == [3] and not r["IsTruncated"], r
+    expect_error("EntityTooSmall", s3.complete_multipart_upload, Bucket="boto", Key="mp/x", UploadId=up,
+                 MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 3,
+                                  "ETag": parts[2]["ETag"]}]})
+    expect_error("InvalidPart", s3.complete_multipart_upload, Bucket="boto", Key="mp/x", UploadId=up,
+                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 4, "ETag": e2}]})
     expect_error("InvalidPart", s3.complete_multipart_upload, Bucket="boto", Key="mp/x", UploadId=up,
                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e2}, {"PartNumber": 2, "ETag": e2}]})
     expect_error("InvalidPartOrder", s3.complete_multipart_upload, Bucket="boto", Key="mp/x", UploadId=up,
                  MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})
-    s3.complete_multipart_upload(Bucket="boto", Key="mp/x", UploadId=up,
-                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
-                                                            {"PartNumber": 2, "ETag": e2}]})
+    r = s3.complete_multipart_upload(Bucket="boto", Key="mp/x", UploadId=up,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                                                {"PartNumber": 2, "ETag": e2}]})
+    want_etag = '"%s-2"' % hashlib.md5(hashlib.md5(p1).digest() + hashlib.md5(b"tail").digest()).hexdigest()
+    assert r["ETag"] == want_etag, (r["ETag"], want_etag)
     g = s3.get_object(Bucket="boto", Key="mp/x")
     assert g["Body"].read() == p1 + b"tail" and g["ContentType"] == "text/csv" and g["Metadata"] == {"m": "1"}
+    assert g["ETag"] == want_etag, g["ETag"]
     expect_error("NoSuchUpload", s3.upload_part, Bucket="boto", Key="mp/x", UploadId=up, PartNumber=3, Body=b"x")
     up = s3.create_multipart_upload(Bucket="boto", Key="mp/y")["UploadId"]
     s3.upload_part(Bucket="boto", Key="mp/y", UploadId=up, PartNumber=1, Body=b"x")
+    expect_error("NoSuchUpload", s3.list_parts, Bucket="boto", Key="mp/other", UploadId=up)
     s3.abort_multipart_upload(Bucket="boto", Key="mp/y", UploadId=up)
     expect_error("NoSuchUpload", s3.list_parts, Bucket="boto", Key="mp/y", UploadId=up)
+    expect_error("NoSuchUpload", s3.abort_multipart_upload, Bucket="boto", Key="mp/y", UploadId=up)
+    expect_error("NoSuchUpload", s3.upload_part, Bucket="boto", Key="mp/y", UploadId="garbage",
+                 PartNumber=1, Body=b"x")
     assert not s3.list_multipart_uploads(Bucket="boto").get("Uploads")
-    # the hidden state never shows in listings
-    assert not any(o["Key"].startswith(".tessera") for o in s3.list_objects_v2(Bucket="boto")["Contents"])
+
+    step("multipart listing: prefix, delimiter, pagination; pending uploads stay unlisted")
+    ids = {}
+    for k in ("lm/a", "lm/b", "lm/b", "lm/sub/c", "other/d"):
+        ids.setdefault(k, []).append(s3.create_multipart_upload(Bucket="boto", Key=k)["UploadId"])
+    r = s3.list_multipart_uploads(Bucket="boto", Prefix="lm/")
+    assert [u["Key"] for u in r["Uploads"]] == ["lm/a", "lm/b", "lm/b", "lm/sub/c"], r
+    r = s3.list_multipart_uploads(Bucket="boto", Prefix="lm/", Delimiter="/")
+    assert [u["Key"] for u in r["Uploads"]] == ["lm/a", "lm/b", "lm/b"], r
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["lm/sub/"], r
+    seen, km, im = [], "", ""
+    while True:
+        r = s3.list_multipart_uploads(Bucket="boto", Prefix="lm/", MaxUploads=1, KeyMarker=km,
+                                      UploadIdMarker=im)
+        seen += [(u["Key"], u["UploadId"]) for u in r.get("Uploads", [])]
+        if not r["IsTruncated"]:
+            break
+        km, im = r["NextKeyMarker"], r["NextUploadIdMarker"]
+    assert sorted(seen) == sorted((k, i) for k in ids if k.startswith("lm/") for i in ids[k]), seen
+    assert not any(o["Key"].startswith(("lm/", "other/"))
+                   for o in s3.list_objects_v2(Bucket="boto").get("Contents", []))
+    for k, lst in ids.items():
+        for i in lst:
+            s3.abort_multipart_upload(Bucket="boto", Key=k, UploadId=i)
+    assert not s3.list_multipart_uploads(Bucket="boto").get("Uploads")
 
 
 def auth_errors():
@@ -248,6 +329,26 @@ def auth_errors():
     expect_error("AccessDenied", r.put_object, Bucket="restricted", Key="other/no", Body=b"x")
     expect_error("AccessDenied", r.get_object, Bucket="restricted", Key="other/no")
     expect_error("AccessDenied", r.list_objects_v2, Bucket="boto")
+
+    step("multipart with a grant restricted to a prefix")
+    part = os.urandom(5 << 20)
+    up = r.create_multipart_upload(Bucket="restricted", Key="allowed/mp.bin")["UploadId"]
+    e1 = r.upload_part(Bucket="restricted", Key="allowed/mp.bin", UploadId=up, PartNumber=1, Body=part)["ETag"]
+    e2 = r.upload_part(Bucket="restricted", Key="allowed/mp.bin", UploadId=up, PartNumber=2, Body=b"end")["ETag"]
+    assert [u["Key"] for u in r.list_multipart_uploads(Bucket="restricted", Prefix="allowed/")["Uploads"]] \
+        == ["allowed/mp.bin"]
+    done = r.complete_multipart_upload(Bucket="restricted", Key="allowed/mp.bin", UploadId=up,
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                                                  {"PartNumber": 2, "ETag": e2}]})
+    want = '"%s-2"' % hashlib.md5(hashlib.md5(part).digest() + hashlib.md5(b"end").digest()).hexdigest()
+    assert done["ETag"] == want, done
+    g = r.get_object(Bucket="restricted", Key="allowed/mp.bin")
+    assert g["Body"].read() == part + b"end" and g["ETag"] == want
+    expect_error("AccessDenied", r.create_multipart_upload, Bucket="restricted", Key="other/mp.bin")
+    r.copy_object(Bucket="restricted", Key="allowed/copy.bin", CopySource="restricted/allowed/mp.bin")
+    assert r.head_object(Bucket="restricted", Key="allowed/copy.bin")["ETag"] == want
+    expect_error("AccessDenied", r.copy_object, Bucket="restricted", Key="other/copy.bin",
+                 CopySource="restricted/allowed/mp.bin")
 
 
 def raw_signed(method, host, path, body=b"", headers=None):

@@ -186,15 +186,15 @@ ts_err node_config_parse_duration(const char *text, int64_t *out_s)
 
 /* How a key's value is parsed. */
 enum kind {
-    K_STR,      /* copied (size = buffer size) */
-    K_SECONDS,  /* duration into an int64_t field, min..max seconds */
-    K_BYTES,    /* size into an int64_t field */
-    K_INT,      /* whole number into an int field, min..max */
-    K_BOOL,     /* true/false into an int field */
-    K_LISTEN,   /* host:port */
+    K_STR,       /* copied (size = buffer size) */
+    K_SECONDS,   /* duration into an int64_t field, min..max seconds */
+    K_BYTES,     /* size into an int64_t field */
+    K_INT,       /* whole number into an int field, min..max */
+    K_BOOL,      /* true/false into an int field */
+    K_LISTEN,    /* host:port */
     K_DASHBOARD, /* host:port or "" */
-    K_TRUST,    /* satellite node URLs, added */
-    K_EXTERNAL, /* host:port with a nonzero port */
+    K_TRUST,     /* satellite node URLs, added */
+    K_EXTERNAL,  /* host:port with a nonzero port */
 };
 
 struct key {
@@ -286,8 +286,9 @@ static ts_err set_key(struct node_config *cfg, const char *key, const char *v, s
         return TS_OK;
     case K_SECONDS:
         if (node_config_parse_duration(v, &x) != TS_OK || x < k->min || x > k->max) {
-            return fail(m, "%s must be a duration like 30s, 5m, 2h or 7d (bare number: seconds) "
-                           "between %lld and %lld s, not '%s'",
+            return fail(m,
+                        "%s must be a duration like 30s, 5m, 2h or 7d (bare number: seconds) "
+                        "between %lld and %lld s, not '%s'",
                         key, (long long)k->min, (long long)k->max, v);
         }
         *(int64_t *)field = x;
@@ -302,8 +303,7 @@ static ts_err set_key(struct node_config *cfg, const char *key, const char *v, s
     case K_BOOL:
         if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0) {
             *(int *)field = 1;
-        } else if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 ||
-                   strcasecmp(v, "no") == 0) {
+        } else if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0) {
             *(int *)field = 0;
         } else {
             return fail(m, "%s must be true or false, not '%s'", key, v);

@@ -36,8 +36,8 @@ ts_err node_ttl_open(const char *storage_dir, struct node_ttl **out)
         return TS_ERR_NOMEM;
     }
     int len = snprintf(t->dir, sizeof t->dir, "%s/ttl", storage_dir);
-    ts_err err = len < 0 || (size_t)len >= sizeof t->dir ? TS_ERR_TOO_LARGE
-                                                         : ts_fs_mkdir_p(t->dir, 0700);
+    ts_err err =
+        len < 0 || (size_t)len >= sizeof t->dir ? TS_ERR_TOO_LARGE : ts_fs_mkdir_p(t->dir, 0700);
     if (err != TS_OK) {
         free(t);
         return err;

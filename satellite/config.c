@@ -72,8 +72,8 @@ ts_err sat_config_parse_duration(const char *text, int64_t unit_ms, int64_t *out
     static const struct {
         const char *name;
         double ms;
-    } units[] = {{"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3},
-                 {"w", 7 * 86400e3}};
+    } units[] = {{"ms", 1},     {"s", 1e3},     {"m", 60e3},
+                 {"h", 3600e3}, {"d", 86400e3}, {"w", 7 * 86400e3}};
     const char *p = text;
     double total_ms = 0;
     TS_ASSERT(unit_ms > 0);
@@ -136,9 +136,16 @@ ts_err sat_config_parse_size(const char *text, int64_t *out)
     static const struct {
         const char *suffix;
         double mult;
-    } units[] = {{"", 1},        {"B", 1},           {"KB", 1e3},        {"MB", 1e6},
-                 {"GB", 1e9},    {"TB", 1e12},       {"KiB", 1024.0},    {"MiB", 1048576.0},
-                 {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KB", 1e3},
+                 {"MB", 1e6},
+                 {"GB", 1e9},
+                 {"TB", 1e12},
+                 {"KiB", 1024.0},
+                 {"MiB", 1048576.0},
+                 {"GiB", 1073741824.0},
+                 {"TiB", 1099511627776.0}};
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
@@ -238,18 +245,16 @@ static const struct key KEYS[] = {
     {"durability.audit_pause_ms", K_MILLIS, F(durability.audit_pause_ms), 0, 1e9},
     {"durability.idle_poll_ms", K_MILLIS, F(durability.idle_poll_ms), 10, 1e9},
     {"durability.audit_timeout_ms", K_MILLIS, F(durability.audit.timeout_ms), 100, 1e7},
-    {"durability.audit_concurrency", K_COUNT, F(durability.audit.concurrency), 1,
-     TS_EC_SHARES_MAX},
+    {"durability.audit_concurrency", K_COUNT, F(durability.audit.concurrency), 1, TS_EC_SHARES_MAX},
     {"durability.reverify_max", K_COUNT, F(durability.audit.reverify_max), 1, 1000},
     {"durability.reverify_retry_s", K_SECONDS, F(durability.audit.reverify_retry_s), 0, 1e9},
     {"durability.reputation_lambda", K_DOUBLE, F(durability.reputation.lambda), 0, 1},
     {"durability.reputation_weight", K_DOUBLE, F(durability.reputation.weight), 0, 1e6},
     {"durability.reputation_alpha0", K_DOUBLE, F(durability.reputation.alpha0), 0, 1e9},
     {"durability.reputation_beta0", K_DOUBLE, F(durability.reputation.beta0), 0, 1e9},
-    {"durability.reputation_dq_threshold", K_DOUBLE, F(durability.reputation.dq_threshold), 0,
+    {"durability.reputation_dq_threshold", K_DOUBLE, F(durability.reputation.dq_threshold), 0, 1},
+    {"durability.reputation_unknown_lambda", K_DOUBLE, F(durability.reputation.unknown_lambda), 0,
      1},
-    {"durability.reputation_unknown_lambda", K_DOUBLE, F(durability.reputation.unknown_lambda),
-     0, 1},
     {"durability.reputation_suspend_threshold", K_DOUBLE,
      F(durability.reputation.suspend_threshold), 0, 1},
     {"durability.vetting_audits", K_COUNT, F(durability.reputation.vetting_audits), 0, 1e9},
@@ -258,8 +263,7 @@ static const struct key KEYS[] = {
     {"durability.online_tracking_s", K_SECONDS, F(durability.reputation.online_tracking_s), 1,
      1e10},
     {"durability.online_threshold", K_DOUBLE, F(durability.reputation.online_threshold), 0, 1},
-    {"durability.online_windows_min", K_COUNT, F(durability.reputation.online_windows_min), 0,
-     1e6},
+    {"durability.online_windows_min", K_COUNT, F(durability.reputation.online_windows_min), 0, 1e6},
     {"durability.absence_dq_s", K_SECONDS, F(durability.reputation.absence_dq_s), 0, 1e10},
     {"durability.repair_workers", K_COUNT, F(durability.repair_workers), 0, WORKERS_MAX},
     {"durability.repair_timeout_ms", K_MILLIS, F(durability.repair_timeout_ms), 100, 1e8},
@@ -493,7 +497,8 @@ ts_err sat_config_load(struct sat_config *c, const char *dir)
     ts_buf_release(&b);
     /* The durability settings' old home; read after the config so its values win. */
     ts_buf_init(&b, SAT_CONFIG_FILE_MAX);
-    ts_err legacy = err == TS_OK ? read_file(dir, SAT_DURABILITY_LEGACY_FILE, &b) : TS_ERR_NOT_FOUND;
+    ts_err legacy =
+        err == TS_OK ? read_file(dir, SAT_DURABILITY_LEGACY_FILE, &b) : TS_ERR_NOT_FOUND;
     if (legacy == TS_OK) {
         ts_log_info(LOG, "reading %s/%s (deprecated: use durability.* keys in %s)", dir,
                     SAT_DURABILITY_LEGACY_FILE, SAT_CONFIG_FILE);

@@ -145,8 +145,10 @@ static ts_err load_config(const struct args *a, struct sat_config **out)
     struct sat_config *cfg = calloc(1, sizeof *cfg);
     ts_err err = cfg == NULL ? TS_ERR_NOMEM : sat_config_load(cfg, a->dir);
     if (err == TS_ERR_NOT_FOUND) {
-        fprintf(stderr, "tessera-satellite: no config in %s: run `tessera-satellite setup --dir "
-                        "%s` first\n", a->dir, a->dir);
+        fprintf(stderr,
+                "tessera-satellite: no config in %s: run `tessera-satellite setup --dir "
+                "%s` first\n",
+                a->dir, a->dir);
         err = TS_ERR_CONFIG;
     }
     if (err == TS_OK) {

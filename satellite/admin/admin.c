@@ -83,9 +83,8 @@ static ts_err node_list_fn(struct ts_db_conn *c, void *ctx)
         if (sat_sql_col_text(st, 1, address, sizeof address) != TS_OK) {
             snprintf(address, sizeof address, "?");
         }
-        fprintf(lc->out,
-                "%s %s state=%s audit=%.3f unknown=%.3f online=%.3f vetted=%d exit=%s\n", id,
-                address, node_state(st, lc),
+        fprintf(lc->out, "%s %s state=%s audit=%.3f unknown=%.3f online=%.3f vetted=%d exit=%s\n",
+                id, address, node_state(st, lc),
                 ratio(ts_db_stmt_column_double(st, 7), ts_db_stmt_column_double(st, 8)),
                 ratio(ts_db_stmt_column_double(st, 10), ts_db_stmt_column_double(st, 11)),
                 ts_db_stmt_column_double(st, 13), ts_db_stmt_column_int64(st, 9) != 0,
@@ -140,15 +139,14 @@ static ts_err exit_list_fn(struct ts_db_conn *c, void *ctx)
         if (sat_sql_col_text(st, 7, reason, sizeof reason) != TS_OK) {
             reason[0] = 0;
         }
-        fprintf(out,
-                "%s state=%s initiated_at=%lld completes_at=%lld finished_at=%lld "
-                "checks=%lld/%lld%s%s\n",
-                id, exit_state_name(ts_db_stmt_column_int64(st, 1)),
-                (long long)ts_db_stmt_column_int64(st, 2),
-                (long long)ts_db_stmt_column_int64(st, 3),
-                (long long)ts_db_stmt_column_int64(st, 4),
-                (long long)ts_db_stmt_column_int64(st, 5),
-                (long long)ts_db_stmt_column_int64(st, 6), reason[0] ? " reason=" : "", reason);
+        fprintf(
+            out,
+            "%s state=%s initiated_at=%lld completes_at=%lld finished_at=%lld "
+            "checks=%lld/%lld%s%s\n",
+            id, exit_state_name(ts_db_stmt_column_int64(st, 1)),
+            (long long)ts_db_stmt_column_int64(st, 2), (long long)ts_db_stmt_column_int64(st, 3),
+            (long long)ts_db_stmt_column_int64(st, 4), (long long)ts_db_stmt_column_int64(st, 5),
+            (long long)ts_db_stmt_column_int64(st, 6), reason[0] ? " reason=" : "", reason);
     }
     ts_db_stmt_free(st);
     return err;

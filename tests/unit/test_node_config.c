@@ -46,10 +46,10 @@ static void test_durations_and_sizes(void **state)
     static const struct {
         const char *text;
         int64_t seconds; /* -1: refused */
-    } cases[] = {{"30s", 30},   {"5m", 300},      {"2h", 7200}, {"7d", 604800},
+    } cases[] = {{"30s", 30},    {"5m", 300},     {"2h", 7200}, {"7d", 604800},
                  {"1w", 604800}, {"1h30m", 5400}, {"45", 45},   {"0", 0},
-                 {"", -1},      {"5x", -1},       {"-5s", -1},  {"1.5h", -1},
-                 {"500ms", -1}, {"1h30", -1},     {"h", -1},    {"99999999999d", -1}};
+                 {"", -1},       {"5x", -1},      {"-5s", -1},  {"1.5h", -1},
+                 {"500ms", -1},  {"1h30", -1},    {"h", -1},    {"99999999999d", -1}};
     for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
         int64_t v = -7;
         ts_err err = node_config_parse_duration(cases[i].text, &v);
@@ -80,17 +80,17 @@ static void test_every_duration_key(void **state)
         snprintf(bad, sizeof bad, "--%s=2 fortnights", keys[i]);
         char *ok_argv[] = {"node", "--identity-dir=/x", "--storage-dir=/y", trust, flag, NULL};
         assert_int_equal(load(5, ok_argv), TS_OK);
-        int64_t got[] = {cfg.checkin_interval_s, cfg.settlement_interval_s,
-                         cfg.settlement_delay_s, cfg.ttl_interval_s,
-                         cfg.ttl_grace_s,        cfg.retain_skew_s,
+        int64_t got[] = {cfg.checkin_interval_s, cfg.settlement_interval_s, cfg.settlement_delay_s,
+                         cfg.ttl_interval_s,     cfg.ttl_grace_s,           cfg.retain_skew_s,
                          cfg.trash_keep_s,       cfg.trash_interval_s};
         assert_int_equal(got[i], 7200);
         char *bad_argv[] = {"node", "--identity-dir=/x", "--storage-dir=/y", trust, bad, NULL};
         assert_int_equal(load(5, bad_argv), TS_ERR_CONFIG);
         assert_non_null(strstr(msg, keys[i]));
     }
-    char *sizes[] = {"node", "--identity-dir=/x", "--storage-dir=/y", trust,
-                     "--allocated=1GiB", "--checkin-free-space-min=5GB", NULL};
+    char *sizes[] = {"node", "--identity-dir=/x", "--storage-dir=/y",
+                     trust,  "--allocated=1GiB",  "--checkin-free-space-min=5GB",
+                     NULL};
     assert_int_equal(load(6, sizes), TS_OK);
     assert_int_equal(cfg.allocated_bytes, 1LL << 30);
     assert_int_equal(cfg.checkin_free_space_min_bytes, 5000000000LL);
@@ -117,8 +117,8 @@ static void test_file_flags_unknown_and_local(void **state)
     char *a2[] = {"node", conf, trust, "--local", "--trash-interval=2m", NULL};
     assert_int_equal(load(5, a2), TS_OK);
     assert_int_equal(cfg.local, 1);
-    assert_int_equal(cfg.retain_skew_s, 600);  /* local default */
-    assert_int_equal(cfg.ttl_grace_s, 60);     /* local default */
+    assert_int_equal(cfg.retain_skew_s, 600);      /* local default */
+    assert_int_equal(cfg.ttl_grace_s, 60);         /* local default */
     assert_int_equal(cfg.trash_keep_s, 3 * 86400); /* file */
     assert_int_equal(cfg.ttl_interval_s, 600);     /* file */
     assert_int_equal(cfg.trash_interval_s, 120);   /* flag */

@@ -102,11 +102,11 @@ static int teardown(void **state)
 static void test_deletes_after_hour_and_grace(void **state)
 {
     struct fixture *fx = *state;
-    put(fx, 1, T0 + 10, T0 + 10);               /* expires in hour T0 */
-    put(fx, 2, T0 + HOUR - 1, T0 + HOUR - 1);   /* same hour */
-    put(fx, 3, T0 + 5 * HOUR, T0 + 5 * HOUR);   /* five hours later */
-    put(fx, 4, 0, 0);                           /* no expiration, not indexed */
-    put(fx, 5, T0 + 30 * 86400, T0 + 20);       /* index disagrees with the header: kept */
+    put(fx, 1, T0 + 10, T0 + 10);             /* expires in hour T0 */
+    put(fx, 2, T0 + HOUR - 1, T0 + HOUR - 1); /* same hour */
+    put(fx, 3, T0 + 5 * HOUR, T0 + 5 * HOUR); /* five hours later */
+    put(fx, 4, 0, 0);                         /* no expiration, not indexed */
+    put(fx, 5, T0 + 30 * 86400, T0 + 20);     /* index disagrees with the header: kept */
     struct node_space_stats sp;
     node_space_stats(&fx->n.space, &sp);
     assert_int_equal(sp.pieces_count, 5);

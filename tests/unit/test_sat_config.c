@@ -26,12 +26,12 @@ static void test_duration_and_size_parsers(void **state)
     static const struct {
         const char *text;
         int64_t unit_ms, want; /* want -1: refused */
-    } cases[] = {{"30s", 1000, 30},     {"5m", 1000, 300},       {"2h", 1000, 7200},
-                 {"7d", 1000, 604800},  {"1h30m", 1000, 5400},   {"90", 1000, 90},
-                 {"1.5h", 1000, 5400},  {"500ms", 1, 500},       {"15s", 1, 15000},
-                 {"250", 1, 250},       {"1500ms", 1000, -1},    {"", 1000, -1},
-                 {"-1s", 1000, -1},     {"5 parsecs", 1000, -1}, {"10y", 1000, -1},
-                 {"5s 3", 1000, -1},    {"1e30d", 1000, -1},     {"nan", 1000, -1}};
+    } cases[] = {{"30s", 1000, 30},    {"5m", 1000, 300},       {"2h", 1000, 7200},
+                 {"7d", 1000, 604800}, {"1h30m", 1000, 5400},   {"90", 1000, 90},
+                 {"1.5h", 1000, 5400}, {"500ms", 1, 500},       {"15s", 1, 15000},
+                 {"250", 1, 250},      {"1500ms", 1000, -1},    {"", 1000, -1},
+                 {"-1s", 1000, -1},    {"5 parsecs", 1000, -1}, {"10y", 1000, -1},
+                 {"5s 3", 1000, -1},   {"1e30d", 1000, -1},     {"nan", 1000, -1}};
     for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
         int64_t v = -7;
         ts_err err = sat_config_parse_duration(cases[i].text, cases[i].unit_ms, &v);
@@ -83,15 +83,12 @@ static void test_keys_units_ranges_unknown(void **state)
     assert_int_equal(c->durability.repair_workers, 3);
     assert_false(c->gc.enabled);
     /* Refusals leave the value alone. */
-    static const char *bad[][2] = {{"gc.intervl_s", "5m"},
-                                   {"no_such_key", "1"},
-                                   {"gexit.online_min", "1.5"},
-                                   {"durability.repair_workers", "99"},
-                                   {"gc.page_size", "0"},
-                                   {"durability.loop_interval_s", "soon"},
-                                   {"free_disk_min", "lots"},
-                                   {"distinct_nets", "maybe"},
-                                   {"redundancy", "1/2/3"}};
+    static const char *bad[][2] = {
+        {"gc.intervl_s", "5m"},      {"no_such_key", "1"},
+        {"gexit.online_min", "1.5"}, {"durability.repair_workers", "99"},
+        {"gc.page_size", "0"},       {"durability.loop_interval_s", "soon"},
+        {"free_disk_min", "lots"},   {"distinct_nets", "maybe"},
+        {"redundancy", "1/2/3"}};
     for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
         assert_int_equal(sat_config_set(c, bad[i][0], bad[i][1]), TS_ERR_CONFIG);
     }

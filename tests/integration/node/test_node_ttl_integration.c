@@ -3,7 +3,8 @@
  * are uploaded (a node refuses a piece_expiration already past): one expiring in a minute, one
  * in 30 days, one without expiration, one two hours and a bit from now. The node is restarted with
  * its clock two hours ahead (TS_TEST_CLOCK_OFFSET_S, honoured by ts_time_now_s): only the first
- * piece disappears (within a few passes, polled with a deadline); the others still download. Usage: test_node_ttl_integration <tessera-node>
+ * piece disappears (within a few passes, polled with a deadline); the others still download. Usage:
+ * test_node_ttl_integration <tessera-node>
  */
 #include <dirent.h>
 #include <ftw.h>
@@ -62,8 +63,8 @@ static struct ts_order_limit limit_at(enum ts_piece_action action, int i, int64_
                                       const struct nc_piece_key *key)
 {
     uint8_t pid[32] = {0x77, (uint8_t)i};
-    struct ts_order_limit l = nc_limit(sat.identity, &sat.url.id, &node.url.id, action, pid,
-                                       4096, key);
+    struct ts_order_limit l =
+        nc_limit(sat.identity, &sat.url.id, &node.url.id, action, pid, 4096, key);
     int64_t now = ts_time_now_s() + clock_offset_s;
     l.order_creation_s = now;
     l.order_expiration_s = now + 24 * 3600;

@@ -278,6 +278,23 @@ static bool json_true(const char *doc, const char *name)
     return strncmp(p, "true", 4) == 0;
 }
 
+/* The base of this gateway's share links: --public-url, else http:// and the Host the client
+ * used (the client reached us through it). "" when neither is usable. */
+static void share_base(const struct gw_ctx *ctx, char *out, size_t cap)
+{
+    const char *host = gw_req_header(&ctx->req, "host");
+    out[0] = 0;
+    if (ctx->srv->public_url != NULL) {
+        snprintf(out, cap, "%s", ctx->srv->public_url);
+    } else if (host != NULL && strcspn(host, "\"\\<> ") == strlen(host)) {
+        snprintf(out, cap, "http://%s", host);
+    }
+    size_t n = strlen(out);
+    if (n > 0 && out[n - 1] == '/') {
+        out[n - 1] = 0;
+    }
+}
+
 static void register_finish(struct gw_ctx *ctx)
 {
     if (!ctx->srv->allow_register) {
@@ -287,7 +304,7 @@ static void register_finish(struct gw_ctx *ctx)
     struct ts_buf grant;
     ts_buf_init(&grant, TS_ACCESS_GRANT_TEXT_MAX + 1);
     const char *doc = ctx->body.data ? (const char *)ctx->body.data : "";
-    char akid[GW_ACCESS_KEY_ID_MAX + 1], secret[GW_SECRET_KEY_MAX + 1], json[512];
+    char akid[GW_ACCESS_KEY_ID_MAX + 1], secret[GW_SECRET_KEY_MAX + 1], json[1024], base[512];
     if (!json_string(doc, "access_grant", &grant)) {
         plain(ctx, 400, "text/plain", "expected {\"access_grant\": \"...\", \"public\": bool}\n");
     } else {
@@ -298,9 +315,17 @@ static void register_finish(struct gw_ctx *ctx)
             plain(ctx, err == TS_ERR_MALFORMED ? 400 : 500, "text/plain",
                   err == TS_ERR_MALFORMED ? "not an access grant\n" : "registration failed\n");
         } else {
-            snprintf(json, sizeof json,
-                     "{\"access_key_id\":\"%s\",\"secret_key\":\"%s\",\"public\":%s}\n", akid,
-                     secret, pub ? "true" : "false");
+            share_base(ctx, base, sizeof base);
+            int n = snprintf(json, sizeof json,
+                             "{\"access_key_id\":\"%s\",\"secret_key\":\"%s\",\"public\":%s", akid,
+                             secret, pub ? "true" : "false");
+            if (pub && base[0] != 0 && n > 0 && (size_t)n < sizeof json) {
+                n += snprintf(json + n, sizeof json - (size_t)n, ",\"share_url\":\"%s/s/%s/\"",
+                              base, akid);
+            }
+            if (n > 0 && (size_t)n < sizeof json) {
+                snprintf(json + n, sizeof json - (size_t)n, "}\n");
+            }
             plain(ctx, 200, "application/json", json);
             ts_log_info("gw.register", "registered key_id=%s public=%d", akid, pub);
         }

@@ -158,6 +158,12 @@ static void summary(const struct ul_permission *p, const struct cli_loc *locs, i
 
 int cli_restrict_main(int argc, char **argv, int first, bool share)
 {
+    return cli_restrict_run(argc, argv, first, share, NULL, NULL);
+}
+
+int cli_restrict_run(int argc, char **argv, int first, bool share, cli_restrict_sink sink,
+                     void *cls)
+{
     const struct cli_spec *spec = share ? &share_spec : &restrict_spec;
     struct cli_args a;
     int rc;
@@ -192,7 +198,11 @@ int cli_restrict_main(int argc, char **argv, int first, bool share)
     if (err != TS_OK) {
         rc = cli_session_fail(&s, err, share ? "sharing" : "restricting the access");
     } else {
-        printf("%s\n", text);
+        if (sink != NULL) {
+            rc = sink(text, locs, n, cls);
+        } else {
+            printf("%s\n", text);
+        }
         summary(&perm, locs, n);
         ts_wipe(text, strlen(text));
     }

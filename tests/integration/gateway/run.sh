@@ -63,7 +63,7 @@ mkdir -p "$HOME"
 
 # ---- gateway ----
 "$GW" run --listen 127.0.0.1:0 --store "$T/store" --domain s3.test --ready-file "$T/gw.ready" \
-    >"$T/gateway.out" 2>"$T/gateway.log" &
+    --allow-register >"$T/gateway.out" 2>"$T/gateway.log" &
 GW_PID=$!
 wait_file "$T/gw.ready" 30
 ENDPOINT=$(head -1 "$T/gw.ready")
@@ -85,6 +85,19 @@ export GW_SHARE_KEY=$(val "$T/share.cred" access_key_id)
 
 echo "== boto3"
 python3 "$HERE/s3_test.py"
+
+echo "== tessera share --url (registers a public share through POST /-/register)"
+# s3_test.py left public/pics/cat.jpg (4000 bytes of "meow") in place
+"$CLI" share --url --gateway "$ENDPOINT" --access "$(cat "$GRANT_FILE")" ts://public/pics \
+    >"$T/share.url" 2>"$T/share.err"
+LINK=$(head -1 "$T/share.url")
+case "$LINK" in "$ENDPOINT"/s/*/public/pics/) ;; *) echo "bad share link: $LINK"; exit 1 ;; esac
+[ "$(curl -fsS "${LINK}cat.jpg" | head -c 8)" = "meowmeow" ]
+curl -fsS "$LINK" | grep -q 'href="cat.jpg"'
+if curl -fsS "${LINK%pics/}secret/x" >/dev/null 2>&1; then echo "share link escapes its prefix"; exit 1; fi
+if TESSERA_GATEWAY_URL= "$CLI" share --url --access "$(cat "$GRANT_FILE")" ts://public/pics \
+    >/dev/null 2>"$T/share.err"; then echo "share --url without a gateway succeeded"; exit 1; fi
+grep -q -- "--gateway" "$T/share.err"
 
 echo "== awscli"
 AWS="aws --endpoint-url $ENDPOINT"

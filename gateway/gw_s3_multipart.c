@@ -115,8 +115,8 @@ static void part_begin(struct gw_ctx *ctx)
         return;
     }
     struct ul_part_upload *part = NULL;
-    ul_err err = ul_multipart_part_upload(ctx->cred->project, ctx->bucket, ctx->key,
-                                          upload_id(ctx), (uint32_t)n, &part);
+    ul_err err = ul_multipart_part_upload(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx),
+                                          (uint32_t)n, &part);
     if (err != UL_OK) {
         upload_error(ctx, err);
         return;
@@ -172,8 +172,7 @@ static bool parse_part(const char *in, size_t in_len, struct ts_buf *tmp, struct
     const char *v;
     size_t vlen, p1 = 0, p2 = 0;
     char num[8], *end = NULL;
-    if (gw_xml_find(in, in_len, "PartNumber", &p1, &v, &vlen) != TS_OK || vlen == 0 ||
-        vlen > 5) {
+    if (gw_xml_find(in, in_len, "PartNumber", &p1, &v, &vlen) != TS_OK || vlen == 0 || vlen > 5) {
         return false;
     }
     memcpy(num, v, vlen);
@@ -275,8 +274,8 @@ static bool match_parts(struct gw_ctx *ctx, const struct part_ref *parts, size_t
     struct gw_md5 m;
     size_t i = 0;
     gw_md5_init(&m);
-    ul_err err = ul_multipart_part_list(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx),
-                                        0, &it);
+    ul_err err =
+        ul_multipart_part_list(ctx->cred->project, ctx->bucket, ctx->key, upload_id(ctx), 0, &it);
     while (err == UL_OK && i < count) {
         const struct ul_part_info *p = NULL;
         err = ul_part_iter_next(it, &p);

@@ -448,10 +448,9 @@ static void copy_run(struct gw_ctx *ctx, const char *sb, const char *sk, bool re
     if (replace) {
         ts_err terr = replaced_meta(ctx, &src, &meta);
         if (terr != TS_OK) {
-            gw_s3_error(ctx,
-                        terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE
-                                                 : GW_S3_INVALID_ARGUMENT,
-                        NULL);
+            gw_s3_error(
+                ctx, terr == TS_ERR_TOO_LARGE ? GW_S3_METADATA_TOO_LARGE : GW_S3_INVALID_ARGUMENT,
+                NULL);
             goto done;
         }
         opts.replace_metadata = true;

@@ -136,6 +136,5 @@ done:
     if (rc != 0) {
         planet_fail(&net);
     }
-    planet_stop(&net);
-    return rc;
+    return planet_stop(&net) == 0 ? rc : 1;
 }

@@ -21,7 +21,7 @@ void e2e_fail(const char *file, int line, const char *what, const char *fmt, ...
     fprintf(stderr, "\n");
     fflush(stderr);
     planet_fail(&e2e_planet);
-    planet_stop(&e2e_planet);
+    (void)planet_stop(&e2e_planet);
     exit(1);
 }
 

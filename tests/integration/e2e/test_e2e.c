@@ -558,8 +558,7 @@ static void scenario_cli(void)
     start("cli", 10, NULL, NULL);
     if (e2e_planet.cli_bin[0] == 0) {
         printf("SKIP: TS_CLI_BIN not set\n");
-        planet_stop(&e2e_planet);
-        exit(0);
+        exit(planet_stop(&e2e_planet) == 0 ? 0 : 1);
     }
     static char out[65536];
     char up[PLANET_PATH_MAX + 32], down[PLANET_PATH_MAX + 32];
@@ -756,7 +755,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         if (strcmp(argv[1], scenarios[i].name) == 0) {
             scenarios[i].run();
-            planet_stop(&e2e_planet);
+            if (planet_stop(&e2e_planet) != 0) {
+                printf("FAIL %s (%s): a component reported a sanitizer error\n", argv[1],
+                       test_db);
+                return 1;
+            }
             printf("PASS %s (%s)\n", argv[1], test_db);
             return 0;
         }

@@ -1,5 +1,6 @@
 /* planet: a tessera-sim network per test, torn down by PID on every path (see planet.h). */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -86,8 +87,8 @@ static void on_signal(int sig)
 
 static void on_exit_stop(void)
 {
-    if (current != NULL) {
-        planet_stop(current);
+    if (current != NULL && planet_stop(current) != 0) {
+        _exit(1); /* a component's sanitizer report fails the test */
     }
 }
 
@@ -406,10 +407,45 @@ static void kill_leftover(const struct planet *p, pid_t pid)
     }
 }
 
-void planet_stop(struct planet *p)
+static const char *const sanitizer_markers[] = {
+    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+    "WARNING: ThreadSanitizer",
+};
+
+/* Prints and counts component logs holding a sanitizer report. */
+static int scan_logs(const struct planet *p)
+{
+    char dir[PLANET_PATH_MAX + 16], path[PLANET_PATH_MAX + 300], line[1024];
+    snprintf(dir, sizeof dir, "%s/logs", p->dir);
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+        bool hit = false;
+        while (f != NULL && !hit && fgets(line, sizeof line, f) != NULL) {
+            for (size_t i = 0; i < sizeof sanitizer_markers / sizeof sanitizer_markers[0]; i++) {
+                hit = hit || strstr(line, sanitizer_markers[i]) != NULL;
+            }
+        }
+        if (hit) {
+            fprintf(stderr, "planet %s: sanitizer report in %s: %s", p->name, e->d_name, line);
+            found++;
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return found;
+}
+
+int planet_stop(struct planet *p)
 {
     if (p->dir[0] == 0) {
-        return;
+        return 0;
     }
     if (p->sim_pid > 0) {
         stop_sim_now(p->sim_pid);
@@ -421,6 +457,10 @@ void planet_stop(struct planet *p)
             kill_leftover(p, p->node_pids[i]);
         }
     }
+    int reports = scan_logs(p);
+    if (reports > 0) {
+        p->failed = true;
+    }
     if (p->failed) {
         keep_logs(p);
     }
@@ -431,6 +471,7 @@ void planet_stop(struct planet *p)
     if (current == p) {
         current = NULL;
     }
+    return reports > 0 ? -1 : 0;
 }
 
 /* Waits until pid is gone or a zombie (the sim reaps it a moment later). */

@@ -49,9 +49,11 @@ struct planet {
 /* Starts the network and waits until it is ready (the sim's deadline, plus a margin). Returns 0,
  * or -1 with a message on stderr (the planet is then stopped, logs kept). */
 int planet_start(struct planet *p, const struct planet_opts *o);
-/* Stops the sim (SIGTERM, then SIGKILL) and everything it started, copies the logs when the test
- * failed, removes the temp dir. Idempotent. */
-void planet_stop(struct planet *p);
+/* Stops the sim (SIGTERM, then SIGKILL) and everything it started, checks every component log
+ * for sanitizer reports (AddressSanitizer, LeakSanitizer, UBSan "runtime error", TSan), copies
+ * the logs when the test failed or a report was found, removes the temp dir. Returns 0, or -1
+ * when a component log holds a sanitizer report (printed). Idempotent (later calls return 0). */
+int planet_stop(struct planet *p);
 /* Marks the test failed (logs are kept at stop). */
 void planet_fail(struct planet *p);
 

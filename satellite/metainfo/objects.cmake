@@ -9,6 +9,7 @@ target_sources(sat_lib PRIVATE
 set(SAT_OBJX_TEST ${CMAKE_SOURCE_DIR}/tests/unit/test_sat_metainfo_objects.c)
 if(EXISTS ${SAT_OBJX_TEST})
     ts_unit_test(test_sat_metainfo_objects SOURCES ${SAT_OBJX_TEST}
-                 ${CMAKE_SOURCE_DIR}/tests/unit/test_sat_keys.c DEPS sat_lib)
+                 ${CMAKE_SOURCE_DIR}/tests/unit/test_sat_keys.c
+                 ${CMAKE_SOURCE_DIR}/tests/unit/sat_test_harness.c DEPS sat_lib)
     target_include_directories(test_sat_metainfo_objects PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
 endif()

@@ -24,277 +24,31 @@
 #include "satellite/metainfo/internal.h"
 #include "satellite/metainfo/metainfo.h"
 #include "satellite/orders/orders.h"
+#include "sat_test_harness.h"
 #include "test_sat_keys.h"
 
 #define NODES 10
 
-struct fx {
-    char dir[64];
-    struct sat_config cfg;
-    struct ts_db *db;
-    struct ts_identity *sat;
-    struct ts_identity *nodes[NODES];
-    struct sat_overlay *ov;
-    struct sat_metainfo m;
-    uint8_t project[SAT_ID_SIZE];
-    uint8_t *key; /* raw root API key */
-    size_t key_len;
-    Tessera__Metainfo__RequestHeader header;
-    struct sat_arena a;
-};
-
-static ts_err project_fn(struct ts_db_conn *c, void *ctx)
-{
-    return sat_db_project_insert(c, ctx);
-}
-
-struct checkin_ctx {
-    struct sat_node n;
-};
-
-static ts_err checkin_fn(struct ts_db_conn *c, void *ctx)
-{
-    struct checkin_ctx *cc = ctx;
-    return sat_db_node_checkin(c, &cc->n, true, ts_time_now_s());
-}
-
-static void add_node(struct fx *f, int i)
-{
-    struct checkin_ctx cc;
-    memset(&cc, 0, sizeof cc);
-    const struct ts_peer_identity *peer = ts_identity_peer(f->nodes[i]);
-    memcpy(cc.n.id, peer->id.bytes, TS_NODE_ID_SIZE);
-    snprintf(cc.n.address, sizeof cc.n.address, "127.0.0.1:%d", 20000 + i);
-    snprintf(cc.n.last_net, sizeof cc.n.last_net, "127.0.0");
-    memcpy(cc.n.public_key, peer->leaf_public_key, peer->leaf_public_key_len);
-    cc.n.public_key_len = peer->leaf_public_key_len;
-    cc.n.free_disk = 1ll << 40;
-    assert_int_equal(ts_db_tx(f->db, checkin_fn, &cc), TS_OK);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-satmi.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    sat_config_defaults(&f->cfg, f->dir);
-    sat_config_local(&f->cfg);
-    assert_int_equal(ts_db_open(f->cfg.db_url, &f->db), TS_OK);
-    assert_int_equal(sat_db_migrate(f->db), TS_OK);
-    struct ts_identity_create_opts opts = {.difficulty_min = 0, .threads = 1};
-    assert_int_equal(ts_identity_create(&opts, &f->sat), TS_OK);
-    for (int i = 0; i < NODES; i++) {
-        assert_int_equal(ts_identity_create_ephemeral(&f->nodes[i]), TS_OK);
-        add_node(f, i);
-    }
-    assert_int_equal(sat_overlay_new(f->db, &f->cfg, &f->ov), TS_OK);
-    f->m = (struct sat_metainfo){.db = f->db, .cfg = &f->cfg, .identity = f->sat, .overlay = f->ov};
-    memset(f->m.id_key, 0x42, sizeof f->m.id_key);
-    struct sat_project p = {.created_at = 1};
-    memset(p.id, 0x11, sizeof p.id);
-    memset(p.salt, 0x22, sizeof p.salt);
-    snprintf(p.name, sizeof p.name, "test");
-    assert_int_equal(ts_db_tx(f->db, project_fn, &p), TS_OK);
-    memcpy(f->project, p.id, SAT_ID_SIZE);
-    struct ts_buf text;
-    ts_buf_init(&text, 4096);
-    assert_int_equal(sat_apikey_create(f->db, f->project, "root", &text), TS_OK);
-    assert_int_equal(test_key_raw((const char *)text.data, &f->key, &f->key_len), 0);
-    ts_buf_release(&text);
-    tessera__metainfo__request_header__init(&f->header);
-    f->header.api_key = PB_BYTES(f->key, f->key_len);
-    sat_arena_init(&f->a, SAT_ARENA_MAX_DEFAULT);
-    *state = f;
-    return 0;
+    return sat_test_fx_setup(state, NODES);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    sat_arena_release(&f->a);
-    sat_overlay_free(f->ov);
-    ts_db_close(f->db);
-    ts_identity_free(f->sat);
-    for (int i = 0; i < NODES; i++) {
-        ts_identity_free(f->nodes[i]);
-    }
-    free(f->key);
-    char path[128];
-    const char *files[] = {"satellite.db", "satellite.db-wal", "satellite.db-shm"};
-    for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static ProtobufCBinaryData bytes_of(const char *s)
-{
-    return PB_BYTES(s, strlen(s));
-}
-
-static ts_err create_bucket(struct fx *f, Tessera__Metainfo__RequestHeader *h, const char *name)
-{
-    Tessera__Metainfo__CreateBucketRequest req = TESSERA__METAINFO__CREATE_BUCKET_REQUEST__INIT;
-    Tessera__Metainfo__CreateBucketResponse resp = TESSERA__METAINFO__CREATE_BUCKET_RESPONSE__INIT;
-    req.header = h;
-    req.name = bytes_of(name);
-    return sat_metainfo_create_bucket(&f->m, &req, &resp, &f->a);
-}
-
-/* ---- upload helpers ---- */
-
-struct upload {
-    Tessera__Metainfo__BeginObjectResponse *bo;
-    Tessera__Metainfo__BeginSegmentResponse *bs;
-};
-
-static ts_err begin_upload(struct fx *f, Tessera__Metainfo__RequestHeader *h, const char *bucket,
-                           const char *key, struct upload *u)
-{
-    Tessera__Metainfo__EncryptionParameters enc = TESSERA__METAINFO__ENCRYPTION_PARAMETERS__INIT;
-    enc.cipher_suite = 2;
-    enc.block_size = 7424;
-    Tessera__Metainfo__BeginObjectRequest bo = TESSERA__METAINFO__BEGIN_OBJECT_REQUEST__INIT;
-    bo.bucket = bytes_of(bucket);
-    bo.encrypted_key = bytes_of(key);
-    bo.encryption = &enc;
-    Tessera__Metainfo__SegmentPosition pos = TESSERA__METAINFO__SEGMENT_POSITION__INIT;
-    Tessera__Metainfo__BeginSegmentRequest bs = TESSERA__METAINFO__BEGIN_SEGMENT_REQUEST__INIT;
-    bs.position = &pos;
-    Tessera__Metainfo__BatchRequestItem i1 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    Tessera__Metainfo__BatchRequestItem i2 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    i1.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_OBJECT;
-    i1.begin_object = &bo;
-    i2.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_SEGMENT;
-    i2.begin_segment = &bs;
-    Tessera__Metainfo__BatchRequestItem *items[2] = {&i1, &i2};
-    Tessera__Metainfo__BatchRequest req = TESSERA__METAINFO__BATCH_REQUEST__INIT;
-    req.header = h;
-    req.items = items;
-    req.n_items = 2;
-    Tessera__Metainfo__BatchResponse resp = TESSERA__METAINFO__BATCH_RESPONSE__INIT;
-    ts_err err = sat_metainfo_batch(&f->m, &req, &resp, &f->a);
-    if (err == TS_OK) {
-        assert_int_equal(resp.n_items, 2);
-        u->bo = resp.items[0]->begin_object;
-        u->bs = resp.items[1]->begin_segment;
-    }
-    return err;
-}
-
-static int node_index(struct fx *f, const struct ts_order_limit *l)
-{
-    for (int i = 0; i < NODES; i++) {
-        if (memcmp(ts_identity_id(f->nodes[i])->bytes, l->storage_node_id.bytes, 32) == 0) {
-            return i;
-        }
-    }
-    fail();
-    return -1;
-}
-
-enum forge { FORGE_NONE, FORGE_SIGNER, FORGE_PIECE_ID, FORGE_SIZE };
-
-/* The receipt node of limit i would return for a piece of piece_size bytes. */
-static ProtobufCBinaryData receipt(struct fx *f, const Tessera__Metainfo__AddressedOrderLimit *al,
-                                   int64_t piece_size, enum forge forge)
-{
-    struct ts_order_limit l;
-    assert_int_equal(ts_order_limit_decode(al->limit.data, al->limit.len, &l), TS_OK);
-    struct ts_piece_hash h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.piece_id, l.piece_id, sizeof h.piece_id);
-    h.piece_id[0] ^= forge == FORGE_PIECE_ID;
-    memset(h.hash, 0xab, sizeof h.hash);
-    h.piece_size = piece_size + (forge == FORGE_SIZE);
-    h.timestamp_s = l.order_creation_s;
-    int signer = node_index(f, &l);
-    if (forge == FORGE_SIGNER) {
-        signer = (signer + 1) % NODES;
-    }
-    assert_int_equal(ts_piece_hash_sign_node(&h, f->nodes[signer]), TS_OK);
-    struct ts_buf b;
-    ts_buf_init(&b, 1024);
-    assert_int_equal(ts_piece_hash_encode(&h, &b), TS_OK);
-    ProtobufCBinaryData out = PB_BYTES(sat_arena_dup(&f->a, b.data, b.len), b.len);
-    ts_buf_release(&b);
-    return out;
-}
-
-/* Commits the segment of u with receipts from the first `good` limits plus `bad` forged ones. */
-static ts_err commit_segment(struct fx *f, Tessera__Metainfo__RequestHeader *h, struct upload *u,
-                             int good, int bad, enum forge forge, int64_t enc_size)
-{
-    struct sat_redundancy r;
-    assert_int_equal(sat_redundancy_parse(SAT_REDUNDANCY_LOCAL, &r), TS_OK);
-    int64_t piece_size = sat_redundancy_piece_size(&r, enc_size);
-    Tessera__Metainfo__UploadResult res[NODES], *resp_ptrs[NODES];
-    int n = 0;
-    for (int i = 0; i < good + bad && i < (int)u->bs->n_limits; i++) {
-        const Tessera__Metainfo__AddressedOrderLimit *al = u->bs->limits[i];
-        tessera__metainfo__upload_result__init(&res[n]);
-        res[n].piece_num = al->piece_num;
-        res[n].node_id = al->node_id;
-        res[n].hash = receipt(f, al, piece_size, i < good ? FORGE_NONE : forge);
-        resp_ptrs[n] = &res[n];
-        n++;
-    }
-    Tessera__Metainfo__CommitSegmentRequest req = TESSERA__METAINFO__COMMIT_SEGMENT_REQUEST__INIT;
-    req.header = h;
-    req.segment_id = u->bs->segment_id;
-    uint8_t nonce[24] = {1}, key[48] = {2};
-    req.encrypted_key_nonce = PB_BYTES(nonce, sizeof nonce);
-    req.encrypted_key = PB_BYTES(key, sizeof key);
-    req.encrypted_size = enc_size;
-    req.plain_size = enc_size - 100;
-    req.results = resp_ptrs;
-    req.n_results = (size_t)n;
-    Tessera__Metainfo__CommitSegmentResponse resp =
-        TESSERA__METAINFO__COMMIT_SEGMENT_RESPONSE__INIT;
-    ts_err err = sat_metainfo_commit_segment(&f->m, &req, &resp, &f->a);
-    if (err == TS_OK) {
-        assert_int_equal(resp.pieces_kept, good);
-    }
-    return err;
-}
-
-static ts_err commit_object(struct fx *f, Tessera__Metainfo__RequestHeader *h, struct upload *u,
-                            Tessera__Metainfo__Object **out)
-{
-    Tessera__Metainfo__CommitObjectRequest req = TESSERA__METAINFO__COMMIT_OBJECT_REQUEST__INIT;
-    Tessera__Metainfo__CommitObjectResponse resp = TESSERA__METAINFO__COMMIT_OBJECT_RESPONSE__INIT;
-    req.header = h;
-    req.stream_id = u->bo->stream_id;
-    req.encrypted_metadata = bytes_of("metadata");
-    ts_err err = sat_metainfo_commit_object(&f->m, &req, &resp, &f->a);
-    if (out != NULL) {
-        *out = resp.object;
-    }
-    return err;
-}
-
-static void upload_object(struct fx *f, const char *bucket, const char *key)
-{
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, bucket, key, &u), TS_OK);
-    assert_int_equal(commit_segment(f, &f->header, &u, 8, 0, FORGE_NONE, 5000), TS_OK);
-    assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_OK);
+    return sat_test_fx_teardown(state);
 }
 
 /* ---- tests ---- */
 
 static void test_buckets(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "photos"), TS_OK);
-    assert_int_equal(create_bucket(f, &f->header, "photos"), TS_ERR_EXISTS);
-    assert_int_equal(create_bucket(f, &f->header, "Bad_Name"), TS_ERR_INVALID_ARGUMENT);
-    assert_int_equal(create_bucket(f, &f->header, "ab"), TS_ERR_INVALID_ARGUMENT);
-    assert_int_equal(create_bucket(f, &f->header, "docs"), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "photos"), TS_OK);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "photos"), TS_ERR_EXISTS);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "Bad_Name"), TS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "ab"), TS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "docs"), TS_OK);
 
     Tessera__Metainfo__ListBucketsRequest lr = TESSERA__METAINFO__LIST_BUCKETS_REQUEST__INIT;
     Tessera__Metainfo__ListBucketsResponse lresp = TESSERA__METAINFO__LIST_BUCKETS_RESPONSE__INIT;
@@ -312,11 +66,11 @@ static void test_buckets(void **state)
     assert_false(lresp.more);
     assert_memory_equal(lresp.items[0]->name.data, "photos", 6);
 
-    upload_object(f, "photos", "a/b");
+    sat_test_upload_object(f, "photos", "a/b");
     Tessera__Metainfo__DeleteBucketRequest dr = TESSERA__METAINFO__DELETE_BUCKET_REQUEST__INIT;
     Tessera__Metainfo__DeleteBucketResponse dresp = TESSERA__METAINFO__DELETE_BUCKET_RESPONSE__INIT;
     dr.header = &f->header;
-    dr.name = bytes_of("photos");
+    dr.name = sat_test_bytes("photos");
     assert_int_equal(sat_metainfo_delete_bucket(&f->m, &dr, &dresp, &f->a), TS_ERR_NOT_EMPTY);
     dr.force = true;
     assert_int_equal(sat_metainfo_delete_bucket(&f->m, &dr, &dresp, &f->a), TS_OK);
@@ -326,11 +80,11 @@ static void test_buckets(void **state)
 
 static void test_upload_download_flow(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "nope", "k", &u), TS_ERR_NOT_FOUND);
-    assert_int_equal(begin_upload(f, &f->header, "bkt", "dir/obj", &u), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "nope", "k", &u), TS_ERR_NOT_FOUND);
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "dir/obj", &u), TS_OK);
     assert_int_equal(u.bs->n_limits, 10);
     assert_int_equal(u.bs->piece_private_key.len, 64);
     assert_int_equal(u.bs->redundancy->required, 4);
@@ -344,7 +98,7 @@ static void test_upload_download_flow(void **state)
         assert_int_equal(l.action, TS_PIECE_ACTION_PUT);
         assert_memory_equal(l.storage_node_id.bytes, al->node_id.data, 32);
         assert_memory_equal(l.uplink_public_key, u.bs->piece_private_key.data + 32, 32);
-        int idx = node_index(f, &l);
+        int idx = sat_test_node_index(f, &l);
         assert_false(seen[idx]);
         seen[idx] = true;
         assert_int_equal(al->piece_num, i);
@@ -354,20 +108,21 @@ static void test_upload_download_flow(void **state)
     Tessera__Metainfo__GetObjectRequest gr = TESSERA__METAINFO__GET_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__GetObjectResponse gresp = TESSERA__METAINFO__GET_OBJECT_RESPONSE__INIT;
     gr.header = &f->header;
-    gr.bucket = bytes_of("bkt");
-    gr.encrypted_key = bytes_of("dir/obj");
+    gr.bucket = sat_test_bytes("bkt");
+    gr.encrypted_key = sat_test_bytes("dir/obj");
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_ERR_NOT_FOUND);
 
-    assert_int_equal(commit_segment(f, &f->header, &u, 8, 0, FORGE_NONE, 10000), TS_OK);
+    assert_int_equal(sat_test_commit_segment(f, &f->header, &u, 8, 0, SAT_TEST_FORGE_NONE, 10000),
+                     TS_OK);
     Tessera__Metainfo__Object *obj = NULL;
-    assert_int_equal(commit_object(f, &f->header, &u, &obj), TS_OK);
+    assert_int_equal(sat_test_commit_object(f, &f->header, &u, &obj), TS_OK);
     assert_int_equal(obj->status, SAT_OBJECT_COMMITTED);
     assert_int_equal(obj->segment_count, 1);
     assert_int_equal(obj->total_plain_size, 9900);
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_OK);
     assert_memory_equal(gresp.object->encrypted_metadata.data, "metadata", 8);
     /* Committing again fails: the stream is no longer pending. */
-    assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_ERR_NOT_FOUND);
+    assert_int_equal(sat_test_commit_object(f, &f->header, &u, NULL), TS_ERR_NOT_FOUND);
 
     Tessera__Metainfo__DownloadObjectRequest dr = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse dresp =
@@ -398,37 +153,38 @@ static void test_upload_download_flow(void **state)
 
 static void test_forged_receipts_are_dropped(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    enum forge forges[] = {FORGE_SIGNER, FORGE_PIECE_ID, FORGE_SIZE};
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    enum sat_test_forge forges[] = {SAT_TEST_FORGE_SIGNER, SAT_TEST_FORGE_PIECE_ID,
+                                    SAT_TEST_FORGE_SIZE};
     for (size_t i = 0; i < TS_ARRAY_LEN(forges); i++) {
-        struct upload u;
-        assert_int_equal(begin_upload(f, &f->header, "bkt", "k", &u), TS_OK);
+        struct sat_test_upload u;
+        assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "k", &u), TS_OK);
         /* 7 good + 3 forged < success threshold 8. */
-        assert_int_equal(commit_segment(f, &f->header, &u, 7, 3, forges[i], 3000),
+        assert_int_equal(sat_test_commit_segment(f, &f->header, &u, 7, 3, forges[i], 3000),
                          TS_ERR_NOT_ENOUGH_SHARES);
         /* 8 good + 2 forged: the forged are dropped and the segment commits with 8. */
-        assert_int_equal(commit_segment(f, &f->header, &u, 8, 2, forges[i], 3000), TS_OK);
+        assert_int_equal(sat_test_commit_segment(f, &f->header, &u, 8, 2, forges[i], 3000), TS_OK);
     }
     /* A tampered segment ID is refused. */
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "bkt", "k2", &u), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "k2", &u), TS_OK);
     uint8_t *copy = sat_arena_dup(&f->a, u.bs->segment_id.data, u.bs->segment_id.len);
     copy[u.bs->segment_id.len / 2] ^= 1;
     u.bs->segment_id.data = copy;
-    ts_err err = commit_segment(f, &f->header, &u, 8, 0, FORGE_NONE, 3000);
+    ts_err err = sat_test_commit_segment(f, &f->header, &u, 8, 0, SAT_TEST_FORGE_NONE, 3000);
     assert_true(err == TS_ERR_AUTH_FAILED || err == TS_ERR_MALFORMED);
 }
 
-static ts_err list(struct fx *f, const char *prefix, const char *cursor, bool recursive,
+static ts_err list(struct sat_test_fx *f, const char *prefix, const char *cursor, bool recursive,
                    uint32_t limit, Tessera__Metainfo__ListObjectsResponse *resp)
 {
     Tessera__Metainfo__ListObjectsRequest req = TESSERA__METAINFO__LIST_OBJECTS_REQUEST__INIT;
     tessera__metainfo__list_objects_response__init(resp);
     req.header = &f->header;
-    req.bucket = bytes_of("bkt");
-    req.prefix = bytes_of(prefix);
-    req.cursor = bytes_of(cursor);
+    req.bucket = sat_test_bytes("bkt");
+    req.prefix = sat_test_bytes(prefix);
+    req.cursor = sat_test_bytes(cursor);
     req.recursive = recursive;
     req.limit = limit;
     return sat_metainfo_list_objects(&f->m, &req, resp, &f->a);
@@ -448,11 +204,11 @@ static void expect_items(const Tessera__Metainfo__ListObjectsResponse *r, const 
 
 static void test_listing_and_pagination(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
     const char *keys[] = {"a/1", "a/2", "a/x/deep", "b", "c/1", "d"};
     for (size_t i = 0; i < TS_ARRAY_LEN(keys); i++) {
-        upload_object(f, "bkt", keys[i]);
+        sat_test_upload_object(f, "bkt", keys[i]);
     }
     Tessera__Metainfo__ListObjectsResponse r;
     assert_int_equal(list(f, "", "", false, 0, &r), TS_OK);
@@ -484,10 +240,10 @@ static void test_listing_and_pagination(void **state)
 
 static void test_inline_object(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "bkt", "small", &u), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "small", &u), TS_OK);
     Tessera__Metainfo__SegmentPosition pos = TESSERA__METAINFO__SEGMENT_POSITION__INIT;
     Tessera__Metainfo__MakeInlineSegmentRequest req =
         TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
@@ -496,19 +252,19 @@ static void test_inline_object(void **state)
     req.header = &f->header;
     req.stream_id = u.bo->stream_id;
     req.position = &pos;
-    req.encrypted_inline_data = bytes_of("ciphertext-of-hello");
+    req.encrypted_inline_data = sat_test_bytes("ciphertext-of-hello");
     req.plain_size = 3;
     assert_int_equal(sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a), TS_OK);
     uint8_t big[SAT_INLINE_ENCRYPTED_MAX + 1] = {0};
     req.encrypted_inline_data = PB_BYTES(big, sizeof big);
     assert_int_equal(sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a), TS_ERR_TOO_LARGE);
-    assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_OK);
+    assert_int_equal(sat_test_commit_object(f, &f->header, &u, NULL), TS_OK);
     Tessera__Metainfo__DownloadObjectRequest dr = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse dresp =
         TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
     dr.header = &f->header;
-    dr.bucket = bytes_of("bkt");
-    dr.encrypted_key = bytes_of("small");
+    dr.bucket = sat_test_bytes("bkt");
+    dr.encrypted_key = sat_test_bytes("small");
     assert_int_equal(sat_metainfo_download_object(&f->m, &dr, &dresp, &f->a), TS_OK);
     assert_int_equal(dresp.n_segments, 1);
     assert_int_equal(dresp.segments[0]->n_limits, 0);
@@ -518,11 +274,11 @@ static void test_inline_object(void **state)
 /* One key restriction against one request type. */
 static void test_api_key_checks_per_request(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "allowed"), TS_OK);
-    assert_int_equal(create_bucket(f, &f->header, "other"), TS_OK);
-    upload_object(f, "allowed", "p/x");
-    upload_object(f, "other", "p/x");
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "allowed"), TS_OK);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "other"), TS_OK);
+    sat_test_upload_object(f, "allowed", "p/x");
+    sat_test_upload_object(f, "other", "p/x");
 
     Tessera__Metainfo__RequestHeader h = TESSERA__METAINFO__REQUEST_HEADER__INIT;
     uint8_t *raw = NULL;
@@ -530,23 +286,23 @@ static void test_api_key_checks_per_request(void **state)
     /* Garbage and empty keys. */
     uint8_t junk[40] = {2, 1, 2, 3};
     h.api_key = PB_BYTES(junk, sizeof junk);
-    assert_int_equal(create_bucket(f, &h, "newbkt"), TS_ERR_AUTH_FAILED);
+    assert_int_equal(sat_test_create_bucket(f, &h, "newbkt"), TS_ERR_AUTH_FAILED);
     h.api_key = PB_BYTES(NULL, 0);
-    assert_int_equal(create_bucket(f, &h, "newbkt"), TS_ERR_AUTH_FAILED);
-    assert_int_equal(create_bucket(f, NULL, "newbkt"), TS_ERR_AUTH_FAILED);
+    assert_int_equal(sat_test_create_bucket(f, &h, "newbkt"), TS_ERR_AUTH_FAILED);
+    assert_int_equal(sat_test_create_bucket(f, NULL, "newbkt"), TS_ERR_AUTH_FAILED);
 
     /* Read-only key: reads pass, writes and deletes are denied. */
     struct test_restriction ro = {.disallow_writes = true, .disallow_deletes = true};
     assert_int_equal(test_key_restrict(f->key, f->key_len, &ro, &raw, &raw_len), 0);
     h.api_key = PB_BYTES(raw, raw_len);
-    assert_int_equal(create_bucket(f, &h, "newbkt"), TS_ERR_PERMISSION_DENIED);
-    struct upload u;
-    assert_int_equal(begin_upload(f, &h, "allowed", "p/y", &u), TS_ERR_PERMISSION_DENIED);
+    assert_int_equal(sat_test_create_bucket(f, &h, "newbkt"), TS_ERR_PERMISSION_DENIED);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &h, "allowed", "p/y", &u), TS_ERR_PERMISSION_DENIED);
     Tessera__Metainfo__GetObjectRequest gr = TESSERA__METAINFO__GET_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__GetObjectResponse gresp = TESSERA__METAINFO__GET_OBJECT_RESPONSE__INIT;
     gr.header = &h;
-    gr.bucket = bytes_of("allowed");
-    gr.encrypted_key = bytes_of("p/x");
+    gr.bucket = sat_test_bytes("allowed");
+    gr.encrypted_key = sat_test_bytes("p/x");
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_OK);
     Tessera__Metainfo__DeleteObjectRequest del = TESSERA__METAINFO__DELETE_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DeleteObjectResponse dresp = TESSERA__METAINFO__DELETE_OBJECT_RESPONSE__INIT;
@@ -561,7 +317,7 @@ static void test_api_key_checks_per_request(void **state)
     size_t raw2_len = 0;
     assert_int_equal(test_key_restrict(raw, raw_len, &none, &raw2, &raw2_len), 0);
     h.api_key = PB_BYTES(raw2, raw2_len);
-    assert_int_equal(create_bucket(f, &h, "newbkt"), TS_ERR_PERMISSION_DENIED);
+    assert_int_equal(sat_test_create_bucket(f, &h, "newbkt"), TS_ERR_PERMISSION_DENIED);
     free(raw2);
     free(raw);
 
@@ -570,10 +326,10 @@ static void test_api_key_checks_per_request(void **state)
     assert_int_equal(test_key_restrict(f->key, f->key_len, &pr, &raw, &raw_len), 0);
     h.api_key = PB_BYTES(raw, raw_len);
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_OK);
-    gr.bucket = bytes_of("other");
+    gr.bucket = sat_test_bytes("other");
     assert_int_equal(sat_metainfo_get_object(&f->m, &gr, &gresp, &f->a), TS_ERR_PERMISSION_DENIED);
-    assert_int_equal(begin_upload(f, &h, "allowed", "q/z", &u), TS_ERR_PERMISSION_DENIED);
-    assert_int_equal(begin_upload(f, &h, "allowed", "p/z", &u), TS_OK);
+    assert_int_equal(sat_test_begin_upload(f, &h, "allowed", "q/z", &u), TS_ERR_PERMISSION_DENIED);
+    assert_int_equal(sat_test_begin_upload(f, &h, "allowed", "p/z", &u), TS_OK);
     /* The stream of "p/z" cannot be committed with a key for another prefix. */
     struct test_restriction pr2 = {.bucket = "allowed", .prefix = "q/"};
     uint8_t *raw3 = NULL;
@@ -581,7 +337,7 @@ static void test_api_key_checks_per_request(void **state)
     assert_int_equal(test_key_restrict(f->key, f->key_len, &pr2, &raw3, &raw3_len), 0);
     Tessera__Metainfo__RequestHeader h3 = TESSERA__METAINFO__REQUEST_HEADER__INIT;
     h3.api_key = PB_BYTES(raw3, raw3_len);
-    assert_int_equal(commit_object(f, &h3, &u, NULL), TS_ERR_PERMISSION_DENIED);
+    assert_int_equal(sat_test_commit_object(f, &h3, &u, NULL), TS_ERR_PERMISSION_DENIED);
     free(raw3);
     /* ListBuckets with a path-restricted key shows only its bucket. */
     Tessera__Metainfo__ListBucketsRequest lr = TESSERA__METAINFO__LIST_BUCKETS_REQUEST__INIT;
@@ -632,12 +388,13 @@ static void test_api_key_checks_per_request(void **state)
 
 static void test_zombie_cleanup(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "bkt", "pending", &u), TS_OK);
-    assert_int_equal(commit_segment(f, &f->header, &u, 8, 0, FORGE_NONE, 3000), TS_OK);
-    upload_object(f, "bkt", "done");
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "pending", &u), TS_OK);
+    assert_int_equal(sat_test_commit_segment(f, &f->header, &u, 8, 0, SAT_TEST_FORGE_NONE, 3000),
+                     TS_OK);
+    sat_test_upload_object(f, "bkt", "done");
     int64_t deleted = 0;
     assert_int_equal(sat_metainfo_cleanup(&f->m, ts_time_now_s(), 100, &deleted), TS_OK);
     assert_int_equal(deleted, 0);
@@ -646,7 +403,7 @@ static void test_zombie_cleanup(void **state)
         sat_metainfo_cleanup(&f->m, ts_time_now_s() + f->cfg.zombie_deadline_s + 10, 100, &deleted),
         TS_OK);
     assert_true(deleted >= 1);
-    assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_ERR_NOT_FOUND);
+    assert_int_equal(sat_test_commit_object(f, &f->header, &u, NULL), TS_ERR_NOT_FOUND);
     Tessera__Metainfo__ListObjectsResponse r;
     assert_int_equal(list(f, "", "", true, 0, &r), TS_OK);
     const char *left[] = {"done"};
@@ -654,7 +411,7 @@ static void test_zombie_cleanup(void **state)
 }
 
 /* Builds a settlement item: the limit as the node received it, and the uplink's order. */
-static void make_item(struct fx *f, const Tessera__Metainfo__AddressedOrderLimit *al,
+static void make_item(struct sat_test_fx *f, const Tessera__Metainfo__AddressedOrderLimit *al,
                       const uint8_t *piece_priv, int64_t amount,
                       Tessera__Settlement__SettlementItem *it)
 {
@@ -676,20 +433,20 @@ static void make_item(struct fx *f, const Tessera__Metainfo__AddressedOrderLimit
 
 static void test_settlement_is_idempotent(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    upload_object(f, "bkt", "obj");
-    upload_object(f, "bkt", "obj2");
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    sat_test_upload_object(f, "bkt", "obj");
+    sat_test_upload_object(f, "bkt", "obj2");
     Tessera__Metainfo__DownloadObjectRequest dr = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse d1 =
         TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
     Tessera__Metainfo__DownloadObjectResponse d2 =
         TESSERA__METAINFO__DOWNLOAD_OBJECT_RESPONSE__INIT;
     dr.header = &f->header;
-    dr.bucket = bytes_of("bkt");
-    dr.encrypted_key = bytes_of("obj");
+    dr.bucket = sat_test_bytes("bkt");
+    dr.encrypted_key = sat_test_bytes("obj");
     assert_int_equal(sat_metainfo_download_object(&f->m, &dr, &d1, &f->a), TS_OK);
-    dr.encrypted_key = bytes_of("obj2");
+    dr.encrypted_key = sat_test_bytes("obj2");
     assert_int_equal(sat_metainfo_download_object(&f->m, &dr, &d2, &f->a), TS_OK);
     const Tessera__Metainfo__SegmentDownload *s1 = d1.segments[0], *s2 = d2.segments[0];
     /* A node holding a piece of both objects (5 of 8 limits each: some node is in both). */
@@ -706,7 +463,7 @@ static void test_settlement_is_idempotent(void **state)
     assert_non_null(a2);
     struct ts_order_limit l;
     assert_int_equal(ts_order_limit_decode(a1->limit.data, a1->limit.len, &l), TS_OK);
-    struct ts_peer_identity node = *ts_identity_peer(f->nodes[node_index(f, &l)]);
+    struct ts_peer_identity node = *ts_identity_peer(f->nodes[sat_test_node_index(f, &l)]);
     int64_t window = l.order_creation_s - l.order_creation_s % 3600;
 
     Tessera__Settlement__SettlementItem items[3], *ptrs[3] = {&items[0], &items[1], &items[2]};
@@ -751,7 +508,8 @@ static void test_settlement_is_idempotent(void **state)
     assert_true(t.alloc > 1500); /* every GET limit's bytes were allocated */
 
     /* Another node cannot settle this node's orders. */
-    struct ts_peer_identity other = *ts_identity_peer(f->nodes[(node_index(f, &l) + 1) % NODES]);
+    struct ts_peer_identity other =
+        *ts_identity_peer(f->nodes[(sat_test_node_index(f, &l) + 1) % NODES]);
     req.window_start = window;
     assert_int_equal(sat_orders_settle(f->db, f->sat, &other, &req, now, &resp), TS_OK);
     assert_int_equal(resp.items_counted, 0);

@@ -27,270 +27,25 @@
 #include "satellite/metainfo/internal.h"
 #include "satellite/metainfo/metainfo.h"
 #include "satellite/orders/orders.h"
+#include "sat_test_harness.h"
 #include "test_sat_keys.h"
 
 #define NODES 14 /* 10 per segment + 4 spares for piece retries */
 
-struct fx {
-    char dir[64];
-    struct sat_config cfg;
-    struct ts_db *db;
-    struct ts_identity *sat;
-    struct ts_identity *nodes[NODES];
-    struct sat_overlay *ov;
-    struct sat_metainfo m;
-    uint8_t project[SAT_ID_SIZE];
-    uint8_t *key; /* raw root API key */
-    size_t key_len;
-    Tessera__Metainfo__RequestHeader header;
-    struct sat_arena a;
-};
-
-static ts_err project_fn(struct ts_db_conn *c, void *ctx)
-{
-    return sat_db_project_insert(c, ctx);
-}
-
-struct checkin_ctx {
-    struct sat_node n;
-};
-
-static ts_err checkin_fn(struct ts_db_conn *c, void *ctx)
-{
-    struct checkin_ctx *cc = ctx;
-    return sat_db_node_checkin(c, &cc->n, true, ts_time_now_s());
-}
-
-static void add_node(struct fx *f, int i)
-{
-    struct checkin_ctx cc;
-    memset(&cc, 0, sizeof cc);
-    const struct ts_peer_identity *peer = ts_identity_peer(f->nodes[i]);
-    memcpy(cc.n.id, peer->id.bytes, TS_NODE_ID_SIZE);
-    snprintf(cc.n.address, sizeof cc.n.address, "127.0.0.1:%d", 20000 + i);
-    snprintf(cc.n.last_net, sizeof cc.n.last_net, "127.0.0");
-    memcpy(cc.n.public_key, peer->leaf_public_key, peer->leaf_public_key_len);
-    cc.n.public_key_len = peer->leaf_public_key_len;
-    cc.n.free_disk = 1ll << 40;
-    assert_int_equal(ts_db_tx(f->db, checkin_fn, &cc), TS_OK);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-satmi.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    sat_config_defaults(&f->cfg, f->dir);
-    sat_config_local(&f->cfg);
-    assert_int_equal(ts_db_open(f->cfg.db_url, &f->db), TS_OK);
-    assert_int_equal(sat_db_migrate(f->db), TS_OK);
-    struct ts_identity_create_opts opts = {.difficulty_min = 0, .threads = 1};
-    assert_int_equal(ts_identity_create(&opts, &f->sat), TS_OK);
-    for (int i = 0; i < NODES; i++) {
-        assert_int_equal(ts_identity_create_ephemeral(&f->nodes[i]), TS_OK);
-        add_node(f, i);
-    }
-    assert_int_equal(sat_overlay_new(f->db, &f->cfg, &f->ov), TS_OK);
-    f->m = (struct sat_metainfo){.db = f->db, .cfg = &f->cfg, .identity = f->sat, .overlay = f->ov};
-    memset(f->m.id_key, 0x42, sizeof f->m.id_key);
-    struct sat_project p = {.created_at = 1};
-    memset(p.id, 0x11, sizeof p.id);
-    memset(p.salt, 0x22, sizeof p.salt);
-    snprintf(p.name, sizeof p.name, "test");
-    assert_int_equal(ts_db_tx(f->db, project_fn, &p), TS_OK);
-    memcpy(f->project, p.id, SAT_ID_SIZE);
-    struct ts_buf text;
-    ts_buf_init(&text, 4096);
-    assert_int_equal(sat_apikey_create(f->db, f->project, "root", &text), TS_OK);
-    assert_int_equal(test_key_raw((const char *)text.data, &f->key, &f->key_len), 0);
-    ts_buf_release(&text);
-    tessera__metainfo__request_header__init(&f->header);
-    f->header.api_key = PB_BYTES(f->key, f->key_len);
-    sat_arena_init(&f->a, SAT_ARENA_MAX_DEFAULT);
-    *state = f;
-    return 0;
+    return sat_test_fx_setup(state, NODES);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    sat_arena_release(&f->a);
-    sat_overlay_free(f->ov);
-    ts_db_close(f->db);
-    ts_identity_free(f->sat);
-    for (int i = 0; i < NODES; i++) {
-        ts_identity_free(f->nodes[i]);
-    }
-    free(f->key);
-    char path[128];
-    const char *files[] = {"satellite.db", "satellite.db-wal", "satellite.db-shm"};
-    for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static ProtobufCBinaryData bytes_of(const char *s)
-{
-    return PB_BYTES(s, strlen(s));
-}
-
-static ts_err create_bucket(struct fx *f, Tessera__Metainfo__RequestHeader *h, const char *name)
-{
-    Tessera__Metainfo__CreateBucketRequest req = TESSERA__METAINFO__CREATE_BUCKET_REQUEST__INIT;
-    Tessera__Metainfo__CreateBucketResponse resp = TESSERA__METAINFO__CREATE_BUCKET_RESPONSE__INIT;
-    req.header = h;
-    req.name = bytes_of(name);
-    return sat_metainfo_create_bucket(&f->m, &req, &resp, &f->a);
-}
-
-/* ---- upload helpers ---- */
-
-struct upload {
-    Tessera__Metainfo__BeginObjectResponse *bo;
-    Tessera__Metainfo__BeginSegmentResponse *bs;
-};
-
-static ts_err begin_upload(struct fx *f, Tessera__Metainfo__RequestHeader *h, const char *bucket,
-                           const char *key, struct upload *u)
-{
-    Tessera__Metainfo__EncryptionParameters enc = TESSERA__METAINFO__ENCRYPTION_PARAMETERS__INIT;
-    enc.cipher_suite = 2;
-    enc.block_size = 7424;
-    Tessera__Metainfo__BeginObjectRequest bo = TESSERA__METAINFO__BEGIN_OBJECT_REQUEST__INIT;
-    bo.bucket = bytes_of(bucket);
-    bo.encrypted_key = bytes_of(key);
-    bo.encryption = &enc;
-    Tessera__Metainfo__SegmentPosition pos = TESSERA__METAINFO__SEGMENT_POSITION__INIT;
-    Tessera__Metainfo__BeginSegmentRequest bs = TESSERA__METAINFO__BEGIN_SEGMENT_REQUEST__INIT;
-    bs.position = &pos;
-    Tessera__Metainfo__BatchRequestItem i1 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    Tessera__Metainfo__BatchRequestItem i2 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    i1.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_OBJECT;
-    i1.begin_object = &bo;
-    i2.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_SEGMENT;
-    i2.begin_segment = &bs;
-    Tessera__Metainfo__BatchRequestItem *items[2] = {&i1, &i2};
-    Tessera__Metainfo__BatchRequest req = TESSERA__METAINFO__BATCH_REQUEST__INIT;
-    req.header = h;
-    req.items = items;
-    req.n_items = 2;
-    Tessera__Metainfo__BatchResponse resp = TESSERA__METAINFO__BATCH_RESPONSE__INIT;
-    ts_err err = sat_metainfo_batch(&f->m, &req, &resp, &f->a);
-    if (err == TS_OK) {
-        assert_int_equal(resp.n_items, 2);
-        u->bo = resp.items[0]->begin_object;
-        u->bs = resp.items[1]->begin_segment;
-    }
-    return err;
-}
-
-static int node_index(struct fx *f, const struct ts_order_limit *l)
-{
-    for (int i = 0; i < NODES; i++) {
-        if (memcmp(ts_identity_id(f->nodes[i])->bytes, l->storage_node_id.bytes, 32) == 0) {
-            return i;
-        }
-    }
-    fail();
-    return -1;
-}
-
-enum forge { FORGE_NONE, FORGE_SIGNER, FORGE_PIECE_ID, FORGE_SIZE };
-
-/* The receipt node of limit i would return for a piece of piece_size bytes. */
-static ProtobufCBinaryData receipt(struct fx *f, const Tessera__Metainfo__AddressedOrderLimit *al,
-                                   int64_t piece_size, enum forge forge)
-{
-    struct ts_order_limit l;
-    assert_int_equal(ts_order_limit_decode(al->limit.data, al->limit.len, &l), TS_OK);
-    struct ts_piece_hash h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.piece_id, l.piece_id, sizeof h.piece_id);
-    h.piece_id[0] ^= forge == FORGE_PIECE_ID;
-    memset(h.hash, 0xab, sizeof h.hash);
-    h.piece_size = piece_size + (forge == FORGE_SIZE);
-    h.timestamp_s = l.order_creation_s;
-    int signer = node_index(f, &l);
-    if (forge == FORGE_SIGNER) {
-        signer = (signer + 1) % NODES;
-    }
-    assert_int_equal(ts_piece_hash_sign_node(&h, f->nodes[signer]), TS_OK);
-    struct ts_buf b;
-    ts_buf_init(&b, 1024);
-    assert_int_equal(ts_piece_hash_encode(&h, &b), TS_OK);
-    ProtobufCBinaryData out = PB_BYTES(sat_arena_dup(&f->a, b.data, b.len), b.len);
-    ts_buf_release(&b);
-    return out;
-}
-
-/* Commits the segment of u with receipts from the first `good` limits plus `bad` forged ones. */
-static ts_err commit_segment(struct fx *f, Tessera__Metainfo__RequestHeader *h, struct upload *u,
-                             int good, int bad, enum forge forge, int64_t enc_size)
-{
-    struct sat_redundancy r;
-    assert_int_equal(sat_redundancy_parse(SAT_REDUNDANCY_LOCAL, &r), TS_OK);
-    int64_t piece_size = sat_redundancy_piece_size(&r, enc_size);
-    Tessera__Metainfo__UploadResult res[NODES], *resp_ptrs[NODES];
-    int n = 0;
-    for (int i = 0; i < good + bad && i < (int)u->bs->n_limits; i++) {
-        const Tessera__Metainfo__AddressedOrderLimit *al = u->bs->limits[i];
-        tessera__metainfo__upload_result__init(&res[n]);
-        res[n].piece_num = al->piece_num;
-        res[n].node_id = al->node_id;
-        res[n].hash = receipt(f, al, piece_size, i < good ? FORGE_NONE : forge);
-        resp_ptrs[n] = &res[n];
-        n++;
-    }
-    Tessera__Metainfo__CommitSegmentRequest req = TESSERA__METAINFO__COMMIT_SEGMENT_REQUEST__INIT;
-    req.header = h;
-    req.segment_id = u->bs->segment_id;
-    uint8_t nonce[24] = {1}, key[48] = {2};
-    req.encrypted_key_nonce = PB_BYTES(nonce, sizeof nonce);
-    req.encrypted_key = PB_BYTES(key, sizeof key);
-    req.encrypted_size = enc_size;
-    req.plain_size = enc_size - 100;
-    req.results = resp_ptrs;
-    req.n_results = (size_t)n;
-    Tessera__Metainfo__CommitSegmentResponse resp =
-        TESSERA__METAINFO__COMMIT_SEGMENT_RESPONSE__INIT;
-    ts_err err = sat_metainfo_commit_segment(&f->m, &req, &resp, &f->a);
-    if (err == TS_OK) {
-        assert_int_equal(resp.pieces_kept, good);
-    }
-    return err;
-}
-
-static ts_err commit_object(struct fx *f, Tessera__Metainfo__RequestHeader *h, struct upload *u,
-                            Tessera__Metainfo__Object **out)
-{
-    Tessera__Metainfo__CommitObjectRequest req = TESSERA__METAINFO__COMMIT_OBJECT_REQUEST__INIT;
-    Tessera__Metainfo__CommitObjectResponse resp = TESSERA__METAINFO__COMMIT_OBJECT_RESPONSE__INIT;
-    req.header = h;
-    req.stream_id = u->bo->stream_id;
-    req.encrypted_metadata = bytes_of("metadata");
-    ts_err err = sat_metainfo_commit_object(&f->m, &req, &resp, &f->a);
-    if (out != NULL) {
-        *out = resp.object;
-    }
-    return err;
-}
-
-static void upload_object(struct fx *f, const char *bucket, const char *key)
-{
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, bucket, key, &u), TS_OK);
-    assert_int_equal(commit_segment(f, &f->header, &u, 8, 0, FORGE_NONE, 5000), TS_OK);
-    assert_int_equal(commit_object(f, &f->header, &u, NULL), TS_OK);
+    return sat_test_fx_teardown(state);
 }
 
 /* ---- multipart helpers ---- */
 
-static ProtobufCBinaryData begin_multipart(struct fx *f, const char *bucket, const char *key)
+static ProtobufCBinaryData begin_multipart(struct sat_test_fx *f, const char *bucket,
+                                           const char *key)
 {
     Tessera__Metainfo__EncryptionParameters enc = TESSERA__METAINFO__ENCRYPTION_PARAMETERS__INIT;
     enc.cipher_suite = 2;
@@ -298,19 +53,19 @@ static ProtobufCBinaryData begin_multipart(struct fx *f, const char *bucket, con
     Tessera__Metainfo__BeginObjectRequest bo = TESSERA__METAINFO__BEGIN_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__BeginObjectResponse resp = TESSERA__METAINFO__BEGIN_OBJECT_RESPONSE__INIT;
     bo.header = &f->header;
-    bo.bucket = bytes_of(bucket);
-    bo.encrypted_key = bytes_of(key);
+    bo.bucket = sat_test_bytes(bucket);
+    bo.encrypted_key = sat_test_bytes(key);
     bo.encryption = &enc;
     bo.multipart = true;
-    bo.encrypted_metadata = bytes_of("begin-metadata");
-    bo.encrypted_metadata_key = bytes_of("mkey");
-    bo.encrypted_metadata_nonce = bytes_of("mnonce");
+    bo.encrypted_metadata = sat_test_bytes("begin-metadata");
+    bo.encrypted_metadata_key = sat_test_bytes("mkey");
+    bo.encrypted_metadata_nonce = sat_test_bytes("mnonce");
     assert_int_equal(sat_metainfo_begin_object(&f->m, &bo, &resp, &f->a), TS_OK);
     return resp.stream_id;
 }
 
 /* An inline segment of plain_size bytes at (part, index); etag marks the part's last one. */
-static ts_err inline_segment(struct fx *f, ProtobufCBinaryData stream, uint32_t part,
+static ts_err inline_segment(struct sat_test_fx *f, ProtobufCBinaryData stream, uint32_t part,
                              uint32_t index, int64_t plain_size, const char *etag)
 {
     static uint8_t data[TS_INLINE_SIZE_MAX + 16];
@@ -330,13 +85,13 @@ static ts_err inline_segment(struct fx *f, ProtobufCBinaryData stream, uint32_t 
     req.encrypted_inline_data = PB_BYTES(data, (size_t)plain_size + 16);
     req.plain_size = plain_size;
     if (etag != NULL) {
-        req.encrypted_etag = bytes_of(etag);
+        req.encrypted_etag = sat_test_bytes(etag);
     }
     return sat_metainfo_make_inline_segment(&f->m, &req, &resp, &f->a);
 }
 
-static ts_err complete(struct fx *f, ProtobufCBinaryData stream, const uint32_t *parts, size_t n,
-                       Tessera__Metainfo__Object **out)
+static ts_err complete(struct sat_test_fx *f, ProtobufCBinaryData stream, const uint32_t *parts,
+                       size_t n, Tessera__Metainfo__Object **out)
 {
     Tessera__Metainfo__CommitObjectRequest req = TESSERA__METAINFO__COMMIT_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__CommitObjectResponse resp = TESSERA__METAINFO__COMMIT_OBJECT_RESPONSE__INIT;
@@ -351,8 +106,8 @@ static ts_err complete(struct fx *f, ProtobufCBinaryData stream, const uint32_t 
     return err;
 }
 
-static Tessera__Metainfo__ListPartsResponse *list_parts(struct fx *f, ProtobufCBinaryData stream,
-                                                        uint32_t cursor, uint32_t limit)
+static Tessera__Metainfo__ListPartsResponse *
+list_parts(struct sat_test_fx *f, ProtobufCBinaryData stream, uint32_t cursor, uint32_t limit)
 {
     Tessera__Metainfo__ListPartsRequest req = TESSERA__METAINFO__LIST_PARTS_REQUEST__INIT;
     Tessera__Metainfo__ListPartsResponse *resp = sat_arena_alloc(&f->a, sizeof *resp);
@@ -365,27 +120,28 @@ static Tessera__Metainfo__ListPartsResponse *list_parts(struct fx *f, ProtobufCB
     return resp;
 }
 
-static size_t pending_count(struct fx *f, const char *bucket)
+static size_t pending_count(struct sat_test_fx *f, const char *bucket)
 {
     Tessera__Metainfo__ListPendingObjectsRequest req =
         TESSERA__METAINFO__LIST_PENDING_OBJECTS_REQUEST__INIT;
     Tessera__Metainfo__ListPendingObjectsResponse resp =
         TESSERA__METAINFO__LIST_PENDING_OBJECTS_RESPONSE__INIT;
     req.header = &f->header;
-    req.bucket = bytes_of(bucket);
+    req.bucket = sat_test_bytes(bucket);
     assert_int_equal(sat_metainfo_list_pending_objects(&f->m, &req, &resp, &f->a), TS_OK);
     return resp.n_items;
 }
 
-static Tessera__Metainfo__DownloadObjectResponse *
-download(struct fx *f, const char *bucket, const char *key, int64_t plain_offset, ts_err want)
+static Tessera__Metainfo__DownloadObjectResponse *download(struct sat_test_fx *f,
+                                                           const char *bucket, const char *key,
+                                                           int64_t plain_offset, ts_err want)
 {
     Tessera__Metainfo__DownloadObjectRequest req = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DownloadObjectResponse *resp = sat_arena_alloc(&f->a, sizeof *resp);
     tessera__metainfo__download_object_response__init(resp);
     req.header = &f->header;
-    req.bucket = bytes_of(bucket);
-    req.encrypted_key = bytes_of(key);
+    req.bucket = sat_test_bytes(bucket);
+    req.encrypted_key = sat_test_bytes(key);
     req.plain_offset = plain_offset;
     assert_int_equal(sat_metainfo_download_object(&f->m, &req, resp, &f->a), want);
     return resp;
@@ -397,9 +153,9 @@ download(struct fx *f, const char *bucket, const char *key, int64_t plain_offset
 
 static void test_multipart_lifecycle(void **state)
 {
-    struct fx *f = *state;
+    struct sat_test_fx *f = *state;
     f->cfg.part_size_min = 5000;
-    assert_int_equal(create_bucket(f, &f->header, "mpu"), TS_OK);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "mpu"), TS_OK);
     ProtobufCBinaryData s = begin_multipart(f, "mpu", "big/obj");
     /* Part numbers: 1..10000 only on a multipart stream. */
     assert_int_equal(inline_segment(f, s, 0, 0, 10, "e"), TS_ERR_INVALID_ARGUMENT);
@@ -467,8 +223,8 @@ static void test_multipart_lifecycle(void **state)
 
 static void test_multipart_abort(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "mpu"), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "mpu"), TS_OK);
     ProtobufCBinaryData s = begin_multipart(f, "mpu", "a/x");
     ProtobufCBinaryData s2 = begin_multipart(f, "mpu", "b/y");
     assert_int_equal(inline_segment(f, s, 1, 0, 100, "e"), TS_OK);
@@ -479,8 +235,8 @@ static void test_multipart_abort(void **state)
     Tessera__Metainfo__ListPendingObjectsResponse lresp =
         TESSERA__METAINFO__LIST_PENDING_OBJECTS_RESPONSE__INIT;
     lr.header = &f->header;
-    lr.bucket = bytes_of("mpu");
-    lr.prefix = bytes_of("b/");
+    lr.bucket = sat_test_bytes("mpu");
+    lr.prefix = sat_test_bytes("b/");
     assert_int_equal(sat_metainfo_list_pending_objects(&f->m, &lr, &lresp, &f->a), TS_OK);
     assert_int_equal(lresp.n_items, 1);
     assert_memory_equal(lresp.items[0]->encrypted_key.data, "b/y", 3);
@@ -500,13 +256,13 @@ static void test_multipart_abort(void **state)
     assert_int_equal(inline_segment(f, s, 1, 0, 100, "e"), TS_ERR_NOT_FOUND);
     assert_int_equal(pending_count(f, "mpu"), 1);
     /* A plain (not multipart) upload is not listed. */
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "mpu", "plain", &u), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "mpu", "plain", &u), TS_OK);
     assert_int_equal(pending_count(f, "mpu"), 1);
 }
 
 /* Begin + Finish of a copy (move = false) or move with keys "re-wrapped" to fill. */
-static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const char *db,
+static ts_err copy_or_move(struct sat_test_fx *f, const char *sb, const char *sk, const char *db,
                            const char *dk, bool move, uint8_t fill, int drop_keys,
                            Tessera__Metainfo__Object **out)
 {
@@ -515,10 +271,10 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
     Tessera__Metainfo__BeginCopyObjectResponse bresp =
         TESSERA__METAINFO__BEGIN_COPY_OBJECT_RESPONSE__INIT;
     br.header = &f->header;
-    br.bucket = bytes_of(sb);
-    br.encrypted_key = bytes_of(sk);
-    br.new_bucket = bytes_of(db);
-    br.new_encrypted_key = bytes_of(dk);
+    br.bucket = sat_test_bytes(sb);
+    br.encrypted_key = sat_test_bytes(sk);
+    br.new_bucket = sat_test_bytes(db);
+    br.new_encrypted_key = sat_test_bytes(dk);
     ts_err err = move ? sat_metainfo_begin_move_object(
                             &f->m, (Tessera__Metainfo__BeginMoveObjectRequest *)&br,
                             (Tessera__Metainfo__BeginMoveObjectResponse *)&bresp, &f->a)
@@ -545,7 +301,7 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
         fr.header = &f->header;
         fr.stream_id = bresp.stream_id;
         fr.new_encrypted_metadata_key = PB_BYTES(wrapped, 48);
-        fr.new_encrypted_metadata_nonce = bytes_of("nonce");
+        fr.new_encrypted_metadata_nonce = sat_test_bytes("nonce");
         fr.new_segment_keys = ptrs;
         fr.n_new_segment_keys = n;
         err = sat_metainfo_finish_move_object(&f->m, &fr, &fresp, &f->a);
@@ -559,7 +315,7 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
     fr.header = &f->header;
     fr.stream_id = bresp.stream_id;
     fr.new_encrypted_metadata_key = PB_BYTES(wrapped, 48);
-    fr.new_encrypted_metadata_nonce = bytes_of("nonce");
+    fr.new_encrypted_metadata_nonce = sat_test_bytes("nonce");
     fr.new_segment_keys = ptrs;
     fr.n_new_segment_keys = n;
     err = sat_metainfo_finish_copy_object(&f->m, &fr, &fresp, &f->a);
@@ -569,10 +325,10 @@ static ts_err copy_or_move(struct fx *f, const char *sb, const char *sk, const c
 
 static void test_copy_shares_pieces(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "src"), TS_OK);
-    assert_int_equal(create_bucket(f, &f->header, "dst"), TS_OK);
-    upload_object(f, "src", "a");
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "src"), TS_OK);
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "dst"), TS_OK);
+    sat_test_upload_object(f, "src", "a");
     Tessera__Metainfo__Object *o = NULL;
     assert_int_equal(copy_or_move(f, "src", "a", "dst", "b", false, 0x77, 1, &o),
                      TS_ERR_INVALID_ARGUMENT); /* a key missing */
@@ -593,8 +349,8 @@ static void test_copy_shares_pieces(void **state)
     Tessera__Metainfo__DeleteObjectRequest del = TESSERA__METAINFO__DELETE_OBJECT_REQUEST__INIT;
     Tessera__Metainfo__DeleteObjectResponse dresp = TESSERA__METAINFO__DELETE_OBJECT_RESPONSE__INIT;
     del.header = &f->header;
-    del.bucket = bytes_of("src");
-    del.encrypted_key = bytes_of("a");
+    del.bucket = sat_test_bytes("src");
+    del.encrypted_key = sat_test_bytes("a");
     assert_int_equal(sat_metainfo_delete_object(&f->m, &del, &dresp, &f->a), TS_OK);
     dd = download(f, "dst", "b", 0, TS_OK);
     assert_int_equal(dd->segments[0]->n_limits, 5);
@@ -607,10 +363,10 @@ static void test_copy_shares_pieces(void **state)
 
 static void test_move_and_metadata(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    upload_object(f, "bkt", "from");
-    upload_object(f, "bkt", "to"); /* replaced by the move */
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    sat_test_upload_object(f, "bkt", "from");
+    sat_test_upload_object(f, "bkt", "to"); /* replaced by the move */
     Tessera__Metainfo__Object *o = NULL;
     assert_int_equal(copy_or_move(f, "bkt", "from", "bkt", "to", true, 0x66, 0, &o), TS_OK);
     assert_memory_equal(o->encrypted_key.data, "to", 2);
@@ -625,9 +381,9 @@ static void test_move_and_metadata(void **state)
     Tessera__Metainfo__UpdateObjectMetadataResponse uresp =
         TESSERA__METAINFO__UPDATE_OBJECT_METADATA_RESPONSE__INIT;
     ur.header = &f->header;
-    ur.bucket = bytes_of("bkt");
-    ur.encrypted_key = bytes_of("to");
-    ur.encrypted_metadata = bytes_of("new-meta");
+    ur.bucket = sat_test_bytes("bkt");
+    ur.encrypted_key = sat_test_bytes("to");
+    ur.encrypted_metadata = sat_test_bytes("new-meta");
     assert_int_equal(sat_metainfo_update_object_metadata(&f->m, &ur, &uresp, &f->a), TS_OK);
     d = download(f, "bkt", "to", 0, TS_OK);
     assert_memory_equal(d->object->encrypted_metadata.data, "new-meta", 8);
@@ -636,13 +392,13 @@ static void test_move_and_metadata(void **state)
     assert_int_equal(sat_metainfo_update_object_metadata(&f->m, &ur, &uresp, &f->a),
                      TS_ERR_NOT_FOUND);
     ur.stream_id = PB_BYTES(NULL, 0);
-    ur.encrypted_key = bytes_of("absent");
+    ur.encrypted_key = sat_test_bytes("absent");
     assert_int_equal(sat_metainfo_update_object_metadata(&f->m, &ur, &uresp, &f->a),
                      TS_ERR_NOT_FOUND);
 }
 
-static ts_err retry(struct fx *f, ProtobufCBinaryData segment_id, const uint32_t *nums, size_t n,
-                    Tessera__Metainfo__RetryBeginSegmentPiecesResponse *resp)
+static ts_err retry(struct sat_test_fx *f, ProtobufCBinaryData segment_id, const uint32_t *nums,
+                    size_t n, Tessera__Metainfo__RetryBeginSegmentPiecesResponse *resp)
 {
     Tessera__Metainfo__RetryBeginSegmentPiecesRequest req =
         TESSERA__METAINFO__RETRY_BEGIN_SEGMENT_PIECES_REQUEST__INIT;
@@ -656,10 +412,10 @@ static ts_err retry(struct fx *f, ProtobufCBinaryData segment_id, const uint32_t
 
 static void test_retry_pieces(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
-    struct upload u;
-    assert_int_equal(begin_upload(f, &f->header, "bkt", "obj", &u), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_upload u;
+    assert_int_equal(sat_test_begin_upload(f, &f->header, "bkt", "obj", &u), TS_OK);
     assert_int_equal(u.bs->n_limits, 10);
     uint32_t bad[] = {42};
     Tessera__Metainfo__RetryBeginSegmentPiecesResponse r;
@@ -696,11 +452,13 @@ static void test_retry_pieces(void **state)
     bs.segment_id = r.segment_id;
     bs.limits = limits;
     bs.n_limits = n;
-    struct upload u2 = {u.bo, &bs};
-    assert_int_equal(commit_segment(f, &f->header, &u2, 8, 1, FORGE_NONE, 5000), TS_OK);
+    struct sat_test_upload u2 = {u.bo, &bs};
+    assert_int_equal(sat_test_commit_segment(f, &f->header, &u2, 8, 1, SAT_TEST_FORGE_NONE, 5000),
+                     TS_OK);
     /* With the old SegmentID the replacements' receipts do not count. */
-    assert_int_equal(commit_segment(f, &f->header, &(struct upload){u.bo, u.bs}, 0, 0, FORGE_NONE,
-                                    5000) == TS_ERR_NOT_ENOUGH_SHARES,
+    assert_int_equal(sat_test_commit_segment(f, &f->header, &(struct sat_test_upload){u.bo, u.bs},
+                                             0, 0, SAT_TEST_FORGE_NONE,
+                                             5000) == TS_ERR_NOT_ENOUGH_SHARES,
                      true);
     /* 4 spare nodes: 2 used, 2 left; asking for 3 more fails. */
     uint32_t more[] = {1, 2, 4};
@@ -709,13 +467,13 @@ static void test_retry_pieces(void **state)
 
 static void test_rate_limit(void **state)
 {
-    struct fx *f = *state;
-    assert_int_equal(create_bucket(f, &f->header, "bkt"), TS_OK);
+    struct sat_test_fx *f = *state;
+    assert_int_equal(sat_test_create_bucket(f, &f->header, "bkt"), TS_OK);
     assert_int_equal(sat_mi_limiter_new(5, &f->m.limiter), TS_OK);
     Tessera__Metainfo__GetBucketRequest req = TESSERA__METAINFO__GET_BUCKET_REQUEST__INIT;
     Tessera__Metainfo__GetBucketResponse resp = TESSERA__METAINFO__GET_BUCKET_RESPONSE__INIT;
     req.header = &f->header;
-    req.name = bytes_of("bkt");
+    req.name = sat_test_bytes("bkt");
     int ok = 0;
     ts_err err = TS_OK;
     for (int i = 0; i < 50 && err == TS_OK; i++) { /* no timing: count until refused */
@@ -766,7 +524,7 @@ static ts_err revoke_fn(struct ts_db_conn *c, void *ctx)
 
 static void test_revocation_cache(void **state)
 {
-    struct fx *f = *state;
+    struct sat_test_fx *f = *state;
     bool revoked = true;
     assert_int_equal(ts_db_tx_read(f->db, revoked_fn, &revoked), TS_OK);
     assert_false(revoked);

@@ -30,6 +30,7 @@
 #include "satellite/metainfo/endpoint.h"
 #include "satellite/orders/endpoint.h"
 #include "satellite/peer.h"
+#include "sat_test_harness.h"
 #include "settlement.pb-c.h"
 
 #define NODES 8
@@ -224,27 +225,9 @@ static void test_upload_over_rpc(void **state)
                      TS_ERR_EXISTS);
 
     /* BeginObject + BeginSegment in one round trip. */
-    Tessera__Metainfo__EncryptionParameters enc = TESSERA__METAINFO__ENCRYPTION_PARAMETERS__INIT;
-    enc.cipher_suite = 2;
-    enc.block_size = 7424;
-    Tessera__Metainfo__BeginObjectRequest bo = TESSERA__METAINFO__BEGIN_OBJECT_REQUEST__INIT;
-    bo.bucket = BIN("bkt", 3);
-    bo.encrypted_key = BIN("enc/key", 7);
-    bo.encryption = &enc;
-    Tessera__Metainfo__SegmentPosition pos = TESSERA__METAINFO__SEGMENT_POSITION__INIT;
-    Tessera__Metainfo__BeginSegmentRequest bs = TESSERA__METAINFO__BEGIN_SEGMENT_REQUEST__INIT;
-    bs.position = &pos;
-    Tessera__Metainfo__BatchRequestItem i1 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    Tessera__Metainfo__BatchRequestItem i2 = TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT;
-    i1.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_OBJECT;
-    i1.begin_object = &bo;
-    i2.request_case = TESSERA__METAINFO__BATCH_REQUEST_ITEM__REQUEST_BEGIN_SEGMENT;
-    i2.begin_segment = &bs;
-    Tessera__Metainfo__BatchRequestItem *items[2] = {&i1, &i2};
-    Tessera__Metainfo__BatchRequest br = TESSERA__METAINFO__BATCH_REQUEST__INIT;
-    br.header = &h;
-    br.items = items;
-    br.n_items = 2;
+    struct sat_test_begin_batch begin;
+    sat_test_begin_batch_init(&begin, &h, BIN("bkt", 3), BIN("enc/key", 7));
+    Tessera__Metainfo__BatchRequest br = begin.req;
     ProtobufCMessage *bresp_msg = NULL;
     assert_int_equal(call(f, SAT_METAINFO_METHOD("Batch"), &br.base,
                           &tessera__metainfo__batch_response__descriptor, &bresp_msg),

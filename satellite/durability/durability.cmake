@@ -30,7 +30,7 @@ endif()
 # Integration: a real satellite and real nodes (tests/integration/durability/).
 set(SAT_DUR_INT ${CMAKE_SOURCE_DIR}/tests/integration/durability)
 if(EXISTS ${SAT_DUR_INT}/test_durability.c AND TARGET tessera-node)
-    add_executable(test_durability ${SAT_DUR_INT}/test_durability.c)
+    add_executable(test_durability ${SAT_DUR_INT}/test_durability.c ${SAT_DUR_INT}/dur_harness.c)
     target_compile_options(test_durability PRIVATE ${TS_WARNINGS} -Wno-missing-prototypes)
     target_link_libraries(test_durability PRIVATE sat_lib tessera PkgConfig::CMOCKA)
     add_dependencies(test_durability tessera-node tessera-satellite)
@@ -42,6 +42,7 @@ endif()
 # Benchmark: repair throughput and audit cost (bench/repair/).
 if(EXISTS ${CMAKE_SOURCE_DIR}/bench/repair/bench_repair.c AND TARGET tessera-node)
     ts_bench(bench_repair SOURCES ${CMAKE_SOURCE_DIR}/bench/repair/bench_repair.c
-             DEPS sat_lib tessera)
+             ${SAT_DUR_INT}/dur_harness.c DEPS sat_lib tessera)
+    target_include_directories(bench_repair PRIVATE ${SAT_DUR_INT})
     add_dependencies(bench_repair tessera-node tessera-satellite)
 endif()

@@ -40,6 +40,7 @@
 #include "satellite/db/sql.h"
 #include "satellite/segmentloop/segmentloop.h"
 #include "tessera/uplink.h"
+#include "dur_harness.h"
 
 #define NODES 14
 #define OBJECT_SIZE (20 * 1024)
@@ -48,107 +49,29 @@
 static const char *sat_exe, *node_exe;
 static char root[64];
 
-struct proc {
-    pid_t pid;
-    char log[256];
-};
-
-static struct proc sat_proc;
-static struct proc node_procs[NODES];
+static struct dur_proc sat_proc;
+static struct dur_proc node_procs[NODES];
 static struct ts_node_id node_ids[NODES];
 static char sat_dir[128], sat_url[TS_NODE_URL_MAX + 1];
 static struct ts_db *db;
 static struct ts_identity *sat_identity;
 
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop(struct proc *p, int sig)
-{
-    if (p->pid > 0) {
-        kill(p->pid, sig);
-        waitpid(p->pid, NULL, 0);
-        p->pid = 0;
-    }
-}
-
-/* Runs argv, captures the first line of stdout into out. */
-static int run_capture(char *const argv[], char *out, size_t size)
-{
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < size && (r = read(fds[0], out + n, size - 1 - n)) > 0) {
-        n += (size_t)r;
-    }
-    close(fds[0]);
-    out[n] = 0;
-    char *nl = strchr(out, '\n');
-    if (nl != NULL) {
-        *nl = 0;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "a");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(dur_file_append(path, text), TS_OK);
 }
 
 static void dump_logs(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "tail -n 40 %s >&2", sat_proc.log);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "(no satellite log)\n");
-    }
+    dur_log_tail(sat_proc.log);
 }
 
 /* Starts `tessera-satellite run` and waits for satellite.url (a fresh one). */
 static void run_satellite(void)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/satellite.url", sat_dir);
-    unlink(path);
     snprintf(sat_proc.log, sizeof sat_proc.log, "%s/satellite.log", root);
-    char *run[] = {(char *)sat_exe, "run", "--dir", sat_dir, NULL};
-    sat_proc.pid = spawn(run, sat_proc.log);
-    int64_t deadline = ts_monotonic_ms() + 30000;
-    FILE *f = NULL;
-    while ((f = fopen(path, "r")) == NULL && ts_monotonic_ms() < deadline) {
-        usleep(50000);
-    }
-    assert_non_null(f);
-    assert_non_null(fgets(sat_url, sizeof sat_url, f));
-    fclose(f);
-    sat_url[strcspn(sat_url, "\n")] = 0;
+    assert_int_equal(dur_satellite_run(sat_exe, sat_dir, &sat_proc, sat_url, sizeof sat_url),
+                     TS_OK);
 }
 
 /* Restarts the satellite on the same port with background audits and repair switched on
@@ -158,7 +81,7 @@ static void restart_satellite(void)
     char path[256], line[128];
     const char *colon = strrchr(sat_url, ':');
     assert_non_null(colon);
-    stop(&sat_proc, SIGTERM);
+    dur_proc_stop(&sat_proc, SIGTERM);
     snprintf(path, sizeof path, "%s/config", sat_dir);
     snprintf(line, sizeof line, "listen = 127.0.0.1%s\n", colon);
     write_file(path, line);
@@ -171,10 +94,7 @@ static void start_satellite(void)
 {
     char path[256];
     snprintf(sat_dir, sizeof sat_dir, "%s/sat", root);
-    char *setup[] = {(char *)sat_exe, "setup",        "--dir", sat_dir, "--listen",
-                     "127.0.0.1:0",   "--difficulty", "0",     NULL};
-    char out[512];
-    assert_int_equal(run_capture(setup, out, sizeof out), 0);
+    assert_int_equal(dur_satellite_setup(sat_exe, sat_dir), TS_OK);
     snprintf(path, sizeof path, "%s/config", sat_dir);
     write_file(path, "node_cache_s = 1\n");
     snprintf(path, sizeof path, "%s/durability", sat_dir);
@@ -185,75 +105,22 @@ static void start_satellite(void)
                      "reputation_alpha0 = 50\nrepair_retry_s = 1\nrepair_timeout_ms = 10000\n"
                      "repair_workers = 1\nrepair_extra_fraction = 0.05\n");
     run_satellite();
-
-    char dburl[256], id_dir[256];
-    snprintf(dburl, sizeof dburl, "sqlite://%s/satellite.db", sat_dir);
-    assert_int_equal(ts_db_open(dburl, &db), TS_OK);
-    snprintf(id_dir, sizeof id_dir, "%s/identity", sat_dir);
-    assert_int_equal(ts_identity_load(id_dir, &sat_identity), TS_OK);
+    assert_int_equal(dur_satellite_open(sat_dir, &db, &sat_identity), TS_OK);
 }
 
 static void start_node(int i)
 {
-    char dir[128], id_dir[160], st[160], ready[160], trust[TS_NODE_URL_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/node%d", root, i);
-    snprintf(id_dir, sizeof id_dir, "%s/identity", dir);
-    snprintf(st, sizeof st, "%s/storage", dir);
-    assert_int_equal(ts_fs_mkdir_p(st, 0700), TS_OK);
-    struct ts_identity *id = NULL;
-    struct ts_identity_create_opts opts = {.difficulty_min = 0};
-    assert_int_equal(ts_identity_create(&opts, &id), TS_OK);
-    assert_int_equal(ts_identity_save(id, id_dir), TS_OK);
-    node_ids[i] = *ts_identity_id(id);
-    ts_identity_free(id);
-    char a_id[200], a_st[200], a_ready[200];
-    snprintf(a_id, sizeof a_id, "--identity-dir=%s", id_dir);
-    snprintf(a_st, sizeof a_st, "--storage-dir=%s", st);
-    snprintf(ready, sizeof ready, "%s/ready", dir);
-    snprintf(a_ready, sizeof a_ready, "--ready-file=%s", ready);
-    snprintf(trust, sizeof trust, "--trust=%s", sat_url);
-    char *argv[] = {(char *)node_exe,
-                    a_id,
-                    a_st,
-                    a_ready,
-                    trust,
-                    "--listen=127.0.0.1:0",
-                    "--dashboard=127.0.0.1:0",
-                    "--allocated=64MiB",
-                    "--checkin-interval=2",
-                    NULL};
-    snprintf(node_procs[i].log, sizeof node_procs[i].log, "%s/node.log", dir);
-    node_procs[i].pid = spawn(argv, node_procs[i].log);
-}
-
-static ts_err count_fn(struct ts_db_conn *c, void *ctx)
-{
-    int64_t *count = ctx;
-    struct ts_db_stmt *st = NULL;
-    bool row = false;
-    ts_err err = sat_sql_prepare(c,
-                                 "SELECT COUNT(*) FROM nodes WHERE last_contact_success > 0 AND "
-                                 "last_contact_success >= last_contact_failure",
-                                 &st, "");
-    if (err == TS_OK) {
-        err = ts_db_stmt_step(st, &row);
-    }
-    *count = row ? ts_db_stmt_column_int64(st, 0) : 0;
-    ts_db_stmt_free(st);
-    return err;
+    assert_int_equal(dur_node_start(node_exe, root, i, sat_url, &node_procs[i], &node_ids[i]),
+                     TS_OK);
 }
 
 static void wait_nodes_online(int want)
 {
-    int64_t count = 0, deadline = ts_monotonic_ms() + 60000;
-    while (ts_monotonic_ms() < deadline) {
-        if (ts_db_tx_read(db, count_fn, &count) == TS_OK && count >= want) {
-            return;
-        }
-        usleep(100000);
+    int64_t count = 0;
+    if (dur_nodes_wait_online(db, want, 60000, &count) != TS_OK) {
+        dump_logs();
+        fail_msg("only %lld of %d nodes checked in", (long long)count, want);
     }
-    dump_logs();
-    fail_msg("only %lld of %d nodes checked in", (long long)count, want);
 }
 
 /* ---- The object ---- */
@@ -263,18 +130,8 @@ static uint8_t object[OBJECT_SIZE];
 
 static void open_project(void)
 {
-    char out[512], project_id[128], key[512];
-    char *create[] = {(char *)sat_exe, "project", "create", "p", "--dir", sat_dir, NULL};
-    assert_int_equal(run_capture(create, project_id, sizeof project_id), 0);
-    char *apikey[] = {(char *)sat_exe, "apikey", "create", "--project",
-                      project_id,      "--dir",  sat_dir,  NULL};
-    assert_int_equal(run_capture(apikey, key, sizeof key), 0);
-    struct ul_access *access = NULL;
-    assert_int_equal(ul_access_request(sat_url, key, "durability test", &access), UL_OK);
-    assert_int_equal(ul_project_open(access, NULL, &project), UL_OK);
-    ul_access_free(access);
-    assert_int_equal(ul_bucket_create(project, "bucket", NULL), UL_OK);
-    (void)out;
+    assert_int_equal(
+        dur_project_open(sat_exe, sat_dir, sat_url, "durability test", "bucket", &project), TS_OK);
 }
 
 static void upload(void)
@@ -557,13 +414,13 @@ static void phase_repair(int x, int y)
         original[h->node_of[i]] = true;
     }
     /* Kill the corrupted node, then other holders until 5 healthy remain (m = 6). */
-    stop(&node_procs[x], SIGKILL);
+    dur_proc_stop(&node_procs[x], SIGKILL);
     killed[x] = true;
     dead[dead_count++] = x;
     for (size_t i = 0; i < h->seg.piece_count && healthy_now(h, &fresh, NULL) > 5; i++) {
         int n = h->node_of[i];
         if (!killed[n] && n != y) {
-            stop(&node_procs[n], SIGKILL);
+            dur_proc_stop(&node_procs[n], SIGKILL);
             killed[n] = true;
             dead[dead_count++] = n;
         }
@@ -584,13 +441,13 @@ static void phase_repair(int x, int y)
     assert_true(fresh >= 3);
     /* Every original holder of a repaired piece is dead; now kill originals (and the
      * disqualified node) until the object can only be read with the repaired pieces. */
-    stop(&node_procs[y], SIGKILL);
+    dur_proc_stop(&node_procs[y], SIGKILL);
     killed[y] = true;
     int kill_now[NODES], kill_count = 0;
     int originals_alive = healthy - fresh;
     for (int n = 0; n < NODES && originals_alive > h->seg.redundancy.required - fresh; n++) {
         if (original[n] && !killed[n]) {
-            stop(&node_procs[n], SIGKILL);
+            dur_proc_stop(&node_procs[n], SIGKILL);
             killed[n] = true;
             kill_now[kill_count++] = n;
             originals_alive--;
@@ -627,7 +484,7 @@ static void test_durability(void **state)
     phase_repair(x, y);
     char out[4096];
     char *status[] = {(char *)sat_exe, "status", "--json", "--dir", sat_dir, NULL};
-    assert_int_equal(run_capture(status, out, sizeof out), 0);
+    assert_int_equal(dur_run_capture(status, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"health\""));
     assert_null(strstr(out, "\"repair.segments\":0"));
     assert_null(strstr(out, "\"audit.failure\":0"));
@@ -637,9 +494,9 @@ static int teardown(void **state)
 {
     (void)state;
     for (int i = 0; i < NODES; i++) {
-        stop(&node_procs[i], SIGTERM);
+        dur_proc_stop(&node_procs[i], SIGTERM);
     }
-    stop(&sat_proc, SIGTERM);
+    dur_proc_stop(&sat_proc, SIGTERM);
     ul_project_close(project);
     ts_identity_free(sat_identity);
     ts_db_close(db);

@@ -16,11 +16,13 @@ target_link_libraries(sat_lib PUBLIC ts_ec m)
 
 set(SAT_DUR_UNIT ${CMAKE_SOURCE_DIR}/tests/unit)
 if(EXISTS ${SAT_DUR_UNIT}/test_sat_reputation.c)
-    ts_unit_test(test_sat_reputation SOURCES ${SAT_DUR_UNIT}/test_sat_reputation.c DEPS sat_lib)
+    ts_unit_test(test_sat_reputation SOURCES ${SAT_DUR_UNIT}/test_sat_reputation.c
+                 ${SAT_DUR_UNIT}/test_db_fixture.c DEPS sat_lib)
     ts_test_use_postgres(unit.test_sat_reputation)
 endif()
 if(EXISTS ${SAT_DUR_UNIT}/test_sat_repair.c)
-    ts_unit_test(test_sat_repair SOURCES ${SAT_DUR_UNIT}/test_sat_repair.c DEPS sat_lib)
+    ts_unit_test(test_sat_repair SOURCES ${SAT_DUR_UNIT}/test_sat_repair.c
+                 ${SAT_DUR_UNIT}/test_db_fixture.c DEPS sat_lib)
     ts_test_use_postgres(unit.test_sat_repair)
 endif()
 if(EXISTS ${SAT_DUR_UNIT}/test_sat_audit.c)

@@ -19,74 +19,27 @@
 
 #include "base/base.h"
 #include "db/db.h"
+#include "test_db_fixture.h"
 
-struct fixture {
-    struct ts_db *db;
-    char dir[64]; /* SQLite temp dir, "" for PostgreSQL */
-    char *url;    /* the URL the db was opened with (malloc'd) */
-};
-
-/* ---- Setup ---- */
+/* The URL picked the backend: SQLite for a temp dir, PostgreSQL otherwise. */
+static void check_backend(struct test_db_fixture *f)
+{
+    assert_int_equal(ts_db_backend_get(f->db), f->dir[0] != '\0' ? TS_DB_SQLITE : TS_DB_POSTGRES);
+}
 
 static int setup_sqlite(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-db.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    size_t n = strlen(f->dir) + 32;
-    f->url = malloc(n);
-    assert_non_null(f->url);
-    snprintf(f->url, n, "sqlite://%s/t.db", f->dir);
-    assert_int_equal(ts_db_open(f->url, &f->db), TS_OK);
-    assert_int_equal(ts_db_backend_get(f->db), TS_DB_SQLITE);
-    *state = f;
-    return 0;
+    return test_db_fixture_setup_sqlite(state, "/tmp/ts-test-db.XXXXXX", "t.db", check_backend);
 }
 
 static int setup_postgres(void **state)
 {
-    const char *base = getenv("TS_TEST_POSTGRES_URL");
-    if (base == NULL || base[0] == '\0') {
-        *state = NULL;
-        return 0; /* each test skips */
-    }
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(ts_db_pg_fresh_schema_url(base, "test_db", &f->url), TS_OK);
-    assert_int_equal(ts_db_open(f->url, &f->db), TS_OK);
-    assert_int_equal(ts_db_backend_get(f->db), TS_DB_POSTGRES);
-    *state = f;
-    return 0;
+    return test_db_fixture_setup_postgres(state, "test_db", check_backend);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (f == NULL) {
-        return 0;
-    }
-    ts_db_close(f->db);
-    if (f->dir[0] != '\0') {
-        char path[128];
-        const char *files[] = {"t.db", "t.db-wal", "t.db-shm"};
-        for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-            snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-            unlink(path);
-        }
-        rmdir(f->dir);
-    }
-    free(f->url);
-    free(f);
-    return 0;
-}
-
-static struct fixture *fixture_get(void **state)
-{
-    if (*state == NULL) {
-        skip(); /* PostgreSQL tests outside ctest: no TS_TEST_POSTGRES_URL */
-    }
-    return *state;
+    return test_db_fixture_teardown(state);
 }
 
 /* ---- Helpers ---- */
@@ -221,7 +174,7 @@ static const char items_sql[] = "CREATE TABLE items (id BIGINT PRIMARY KEY, name
 
 static void test_crud_all_types(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, items_sql);
     assert_int_equal(ts_db_tx(f->db, insert_rows, NULL), TS_OK);
     struct ts_db_conn *c = NULL;
@@ -277,7 +230,7 @@ static ts_err upserts_fn(struct ts_db_conn *c, void *ctx)
 
 static void test_unique_violation_is_exists(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, "CREATE TABLE keys (k BIGINT PRIMARY KEY, n BIGINT NOT NULL)");
     int64_t k = 7;
     assert_int_equal(ts_db_tx(f->db, insert_key_fn, &k), TS_OK);
@@ -316,7 +269,7 @@ static ts_err insert_ignore_failure(struct ts_db_conn *c, void *ctx)
 
 static void test_rollback_leaves_nothing(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, "CREATE TABLE keys (k BIGINT PRIMARY KEY, n BIGINT NOT NULL)");
     assert_int_equal(ts_db_tx(f->db, insert_then_fail, NULL), TS_ERR_NOT_FOUND);
     assert_int_equal(query_int64(f->db, "SELECT COUNT(*) FROM keys"), 0);
@@ -342,7 +295,7 @@ static ts_err write_in_read_tx(struct ts_db_conn *c, void *ctx)
 
 static void test_read_tx_refuses_writes(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, "CREATE TABLE keys (k BIGINT PRIMARY KEY, n BIGINT NOT NULL);"
                    "INSERT INTO keys (k, n) VALUES (1, 0)");
     int64_t affected = -1;
@@ -403,7 +356,7 @@ static void *counter_thread(void *arg)
 
 static void test_concurrent_increments_add_up(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, "CREATE TABLE keys (k BIGINT PRIMARY KEY, n BIGINT NOT NULL);"
                    "INSERT INTO keys (k, n) VALUES (1, 0)");
     pthread_t th[COUNTER_THREADS];
@@ -448,7 +401,7 @@ static const struct ts_db_migration steps_v2[] = {
 
 static void test_migrations_apply_once_and_refuse_newer(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     int64_t v = -1;
     assert_int_equal(ts_db_schema_version(f->db, "sat", &v), TS_OK);
     assert_int_equal(v, 0);
@@ -502,7 +455,7 @@ static ts_err fill_pages(struct ts_db_conn *c, void *ctx)
 
 static void test_pagination_orders_bytes_alike(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     exec_ok(f->db, "CREATE TABLE objs (key BYTEA PRIMARY KEY, size BIGINT NOT NULL)");
     assert_int_equal(ts_db_tx(f->db, fill_pages, NULL), TS_OK);
     struct ts_db_conn *c = NULL;
@@ -570,7 +523,7 @@ static ts_err kill_own_backend(struct ts_db_conn *c, void *ctx)
 
 static void test_lost_connection_reconnects(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     if (ts_db_backend_get(f->db) != TS_DB_POSTGRES) {
         skip();
     }
@@ -595,7 +548,7 @@ static ts_err read_app_name(struct ts_db_conn *c, void *ctx)
 
 static void test_postgres_url_settings_win(void **state)
 {
-    struct fixture *f = fixture_get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     if (ts_db_backend_get(f->db) != TS_DB_POSTGRES) {
         skip();
     }
@@ -668,22 +621,18 @@ static void test_sqlite_memory_is_shared_by_the_pool(void **state)
     ts_db_close(db);
 }
 
-#define BOTH(t)                                                                                    \
-    cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                                    \
-        cmocka_unit_test_setup_teardown(t, setup_postgres, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_crud_all_types),
-        BOTH(test_unique_violation_is_exists),
-        BOTH(test_rollback_leaves_nothing),
-        BOTH(test_read_tx_refuses_writes),
-        BOTH(test_concurrent_increments_add_up),
-        BOTH(test_migrations_apply_once_and_refuse_newer),
-        BOTH(test_pagination_orders_bytes_alike),
-        BOTH(test_lost_connection_reconnects),
-        BOTH(test_postgres_url_settings_win),
+        TEST_DB_BOTH(test_crud_all_types),
+        TEST_DB_BOTH(test_unique_violation_is_exists),
+        TEST_DB_BOTH(test_rollback_leaves_nothing),
+        TEST_DB_BOTH(test_read_tx_refuses_writes),
+        TEST_DB_BOTH(test_concurrent_increments_add_up),
+        TEST_DB_BOTH(test_migrations_apply_once_and_refuse_newer),
+        TEST_DB_BOTH(test_pagination_orders_bytes_alike),
+        TEST_DB_BOTH(test_lost_connection_reconnects),
+        TEST_DB_BOTH(test_postgres_url_settings_win),
         cmocka_unit_test(test_open_refuses_bad_urls),
         cmocka_unit_test(test_unreachable_postgres_is_unavailable),
         cmocka_unit_test(test_sqlite_memory_is_shared_by_the_pool),

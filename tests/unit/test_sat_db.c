@@ -15,83 +15,34 @@
 
 #include "base/base.h"
 #include "db/db.h"
+#include "test_db_fixture.h"
 #include "satellite/db/satdb.h"
 #include "satellite/metainfo/redundancy.h"
 
-struct fixture {
-    struct ts_db *db;
-    struct ts_db_conn *c;
-    char dir[64];
-    char *url;
-};
-
-static int setup_common(struct fixture *f, void **state)
+/* Migrations run twice (idempotent) and reach the latest version; one connection is held. */
+static void migrate(struct test_db_fixture *f)
 {
-    assert_int_equal(ts_db_open(f->url, &f->db), TS_OK);
     assert_int_equal(sat_db_migrate(f->db), TS_OK);
     assert_int_equal(sat_db_migrate(f->db), TS_OK); /* idempotent */
     int64_t v = 0;
     assert_int_equal(ts_db_schema_version(f->db, "satellite", &v), TS_OK);
     assert_int_equal(v, sat_db_schema_latest());
     assert_int_equal(ts_db_conn_acquire(f->db, &f->c), TS_OK);
-    *state = f;
-    return 0;
 }
 
 static int setup_sqlite(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-satdb.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    size_t n = strlen(f->dir) + 32;
-    f->url = malloc(n);
-    assert_non_null(f->url);
-    snprintf(f->url, n, "sqlite://%s/s.db", f->dir);
-    return setup_common(f, state);
+    return test_db_fixture_setup_sqlite(state, "/tmp/ts-test-satdb.XXXXXX", "s.db", migrate);
 }
 
 static int setup_postgres(void **state)
 {
-    const char *base = getenv("TS_TEST_POSTGRES_URL");
-    if (base == NULL || base[0] == 0) {
-        *state = NULL;
-        return 0;
-    }
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(ts_db_pg_fresh_schema_url(base, "test_sat_db", &f->url), TS_OK);
-    return setup_common(f, state);
+    return test_db_fixture_setup_postgres(state, "test_sat_db", migrate);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (f == NULL) {
-        return 0;
-    }
-    ts_db_conn_release(f->db, f->c);
-    ts_db_close(f->db);
-    if (f->dir[0] != 0) {
-        const char *files[] = {"s.db", "s.db-wal", "s.db-shm"};
-        char path[128];
-        for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-            snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-            unlink(path);
-        }
-        rmdir(f->dir);
-    }
-    free(f->url);
-    free(f);
-    return 0;
-}
-
-static struct fixture *get(void **state)
-{
-    if (*state == NULL) {
-        skip();
-    }
-    return *state;
+    return test_db_fixture_teardown(state);
 }
 
 static const uint8_t PROJECT[SAT_ID_SIZE] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -107,7 +58,7 @@ static void add_project(struct ts_db_conn *c)
 
 static void test_projects_and_keys(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     struct sat_project p;
     add_project(f->c);
     assert_int_equal(sat_db_project_get(f->c, PROJECT, &p), TS_OK);
@@ -157,7 +108,7 @@ static ts_err count_key(const struct sat_api_key *k, void *ctx)
 
 static void test_api_key_list(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     add_project(f->c);
     for (int i = 0; i < 3; i++) {
         struct sat_api_key k = {.created_at = i};
@@ -187,7 +138,7 @@ static void add_bucket(struct ts_db_conn *c, const char *name)
 
 static void test_buckets_paginate(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     add_project(f->c);
     const char *names[] = {"delta", "alpha", "echo", "bravo", "charlie"};
     for (size_t i = 0; i < TS_ARRAY_LEN(names); i++) {
@@ -290,7 +241,7 @@ static void commit(struct ts_db_conn *c, struct sat_object *o, const char *meta)
 
 static void test_object_lifecycle(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     add_project(f->c);
     add_bucket(f->c, "bkt");
     struct sat_object *o = new_object("bkt", "k1", 1);
@@ -368,7 +319,7 @@ static void test_object_lifecycle(void **state)
 
 static void test_zombies_and_expired_are_cleaned(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     add_project(f->c);
     add_bucket(f->c, "bkt");
     struct sat_object *a = new_object("bkt", "a", 1); /* pending, deadline 200 */
@@ -421,7 +372,7 @@ static ts_err collect(const struct sat_object *o, void *ctx, bool *stop)
 
 static void test_objects_scan_ranges(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     add_project(f->c);
     add_bucket(f->c, "bkt");
     add_bucket(f->c, "other");
@@ -494,7 +445,7 @@ static void checkin(struct ts_db_conn *c, uint8_t id, const char *net, int64_t f
 
 static void test_nodes_checkin_aliases_and_selection_filter(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     const int64_t now = 100000;
     checkin(f->c, 1, "10.0.1", 10000, true, now);         /* good */
     checkin(f->c, 2, "10.0.2", 10000, true, now - 20000); /* offline: last seen 5.5 h ago */
@@ -555,7 +506,7 @@ static void test_nodes_checkin_aliases_and_selection_filter(void **state)
 
 static void test_bandwidth_rollups_and_windows(void **state)
 {
-    struct fixture *f = get(state);
+    struct test_db_fixture *f = test_db_fixture_get(state);
     const uint8_t *bkt = (const uint8_t *)"bkt";
     uint8_t serial[16] = {42}, project[SAT_ID_SIZE], bucket[TS_BUCKET_NAME_MAX];
     size_t bucket_len = 0;
@@ -603,21 +554,17 @@ static void test_bandwidth_rollups_and_windows(void **state)
     assert_int_equal(total, 605);
 }
 
-#define BOTH(t)                                                                                    \
-    cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                                    \
-        cmocka_unit_test_setup_teardown(t, setup_postgres, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_projects_and_keys),
-        BOTH(test_api_key_list),
-        BOTH(test_buckets_paginate),
-        BOTH(test_object_lifecycle),
-        BOTH(test_zombies_and_expired_are_cleaned),
-        BOTH(test_objects_scan_ranges),
-        BOTH(test_nodes_checkin_aliases_and_selection_filter),
-        BOTH(test_bandwidth_rollups_and_windows),
+        TEST_DB_BOTH(test_projects_and_keys),
+        TEST_DB_BOTH(test_api_key_list),
+        TEST_DB_BOTH(test_buckets_paginate),
+        TEST_DB_BOTH(test_object_lifecycle),
+        TEST_DB_BOTH(test_zombies_and_expired_are_cleaned),
+        TEST_DB_BOTH(test_objects_scan_ranges),
+        TEST_DB_BOTH(test_nodes_checkin_aliases_and_selection_filter),
+        TEST_DB_BOTH(test_bandwidth_rollups_and_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

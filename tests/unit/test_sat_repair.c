@@ -19,6 +19,7 @@
 
 #include "base/base.h"
 #include "db/db.h"
+#include "test_db_fixture.h"
 #include "satellite/db/satdb.h"
 #include "satellite/durability/model.h"
 #include "satellite/repair/checker.h"
@@ -138,61 +139,25 @@ static void test_model_hand_values(void **state)
 
 /* ---- Database fixture ---- */
 
-struct fixture {
-    struct ts_db *db;
-    char dir[64];
-    char *url;
-};
-
-static int setup_common(struct fixture *f, void **state)
+/* Every case runs on a freshly migrated satellite schema. */
+static void migrate(struct test_db_fixture *f)
 {
-    assert_int_equal(ts_db_open(f->url, &f->db), TS_OK);
     assert_int_equal(sat_db_migrate(f->db), TS_OK);
-    *state = f;
-    return 0;
 }
 
 static int setup_sqlite(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-repair.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->url = malloc(128);
-    snprintf(f->url, 128, "sqlite://%s/s.db", f->dir);
-    return setup_common(f, state);
+    return test_db_fixture_setup_sqlite(state, "/tmp/ts-test-repair.XXXXXX", "s.db", migrate);
 }
 
 static int setup_postgres(void **state)
 {
-    const char *base = getenv("TS_TEST_POSTGRES_URL");
-    *state = NULL;
-    if (base == NULL || base[0] == 0) {
-        return 0;
-    }
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_int_equal(ts_db_pg_fresh_schema_url(base, "test_sat_repair", &f->url), TS_OK);
-    return setup_common(f, state);
+    return test_db_fixture_setup_postgres(state, "test_sat_repair", migrate);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (f == NULL) {
-        return 0;
-    }
-    ts_db_close(f->db);
-    if (f->dir[0] != 0) {
-        const char *files[] = {"s.db", "s.db-wal", "s.db-shm"};
-        char path[128];
-        for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-            snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-            unlink(path);
-        }
-        rmdir(f->dir);
-    }
-    free(f->url);
-    free(f);
-    return 0;
+    return test_db_fixture_teardown(state);
 }
 
 /* Stores a remote 4/6/8/10 segment whose pieces 0..count-1 sit on aliases base+0.. */
@@ -243,7 +208,7 @@ static ts_err queue_fn(struct ts_db_conn *c, void *ctx)
 
 static void test_queue_health_order(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -289,7 +254,7 @@ static void test_queue_health_order(void **state)
 
 static void test_cas_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -380,7 +345,7 @@ static void c_end(void *ctx, bool complete, int64_t pass)
 
 static void test_loop_pages_and_resumes(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -438,7 +403,7 @@ static ts_err checkin_fn(struct ts_db_conn *c, void *ctx)
 
 static void test_checker_observer_queues_and_loses(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -479,16 +444,12 @@ static void test_checker_observer_queues_and_loses(void **state)
     sat_segment_loop_free(loop);
 }
 
-#define BOTH(t)                                                                                    \
-    cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                                    \
-        cmocka_unit_test_setup_teardown(t, setup_postgres, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify),   cmocka_unit_test(test_model_hand_values),
-        BOTH(test_queue_health_order),     BOTH(test_cas_conflict),
-        BOTH(test_loop_pages_and_resumes), BOTH(test_checker_observer_queues_and_loses),
+        TEST_DB_BOTH(test_queue_health_order),     TEST_DB_BOTH(test_cas_conflict),
+        TEST_DB_BOTH(test_loop_pages_and_resumes), TEST_DB_BOTH(test_checker_observer_queues_and_loses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 
 #include "base/base.h"
 #include "db/db.h"
+#include "test_db_fixture.h"
 #include "satellite/db/satdb.h"
 #include "satellite/reputation/reputation.h"
 
@@ -114,61 +115,25 @@ static void test_vetting_needs_audits_and_age(void **state)
 
 /* ---- Database ---- */
 
-struct fixture {
-    struct ts_db *db;
-    char dir[64];
-    char *url;
-};
-
-static int setup_common(struct fixture *f, void **state)
+/* Every case runs on a freshly migrated satellite schema. */
+static void migrate(struct test_db_fixture *f)
 {
-    assert_int_equal(ts_db_open(f->url, &f->db), TS_OK);
     assert_int_equal(sat_db_migrate(f->db), TS_OK);
-    *state = f;
-    return 0;
 }
 
 static int setup_sqlite(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ts-test-rep.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->url = malloc(128);
-    snprintf(f->url, 128, "sqlite://%s/s.db", f->dir);
-    return setup_common(f, state);
+    return test_db_fixture_setup_sqlite(state, "/tmp/ts-test-rep.XXXXXX", "s.db", migrate);
 }
 
 static int setup_postgres(void **state)
 {
-    const char *base = getenv("TS_TEST_POSTGRES_URL");
-    *state = NULL;
-    if (base == NULL || base[0] == 0) {
-        return 0;
-    }
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_int_equal(ts_db_pg_fresh_schema_url(base, "test_sat_reputation", &f->url), TS_OK);
-    return setup_common(f, state);
+    return test_db_fixture_setup_postgres(state, "test_sat_reputation", migrate);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (f == NULL) {
-        return 0;
-    }
-    ts_db_close(f->db);
-    if (f->dir[0] != 0) {
-        const char *files[] = {"s.db", "s.db-wal", "s.db-shm"};
-        char path[128];
-        for (size_t i = 0; i < TS_ARRAY_LEN(files); i++) {
-            snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-            unlink(path);
-        }
-        rmdir(f->dir);
-    }
-    free(f->url);
-    free(f);
-    return 0;
+    return test_db_fixture_teardown(state);
 }
 
 struct checkin {
@@ -221,7 +186,7 @@ static bool selectable(struct ts_db *db, uint8_t tag, int64_t since)
 
 static void test_db_dq_and_selection(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -285,7 +250,7 @@ static ts_err contain_fn(struct ts_db_conn *c, void *ctx)
 
 static void test_db_suspension_containment_online(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -323,7 +288,7 @@ static void test_db_suspension_containment_online(void **state)
 
 static void test_db_absence_sweep(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_fixture *f = *state;
     if (f == NULL) {
         skip();
     }
@@ -345,10 +310,6 @@ static void test_db_absence_sweep(void **state)
     assert_int_equal(count, 0); /* disabled */
 }
 
-#define BOTH(t)                                                                                    \
-    cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                                    \
-        cmocka_unit_test_setup_teardown(t, setup_postgres, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,9 +317,9 @@ int main(void)
         cmocka_unit_test(test_success_keeps_score),
         cmocka_unit_test(test_unknown_suspension_and_recovery),
         cmocka_unit_test(test_vetting_needs_audits_and_age),
-        BOTH(test_db_dq_and_selection),
-        BOTH(test_db_suspension_containment_online),
-        BOTH(test_db_absence_sweep),
+        TEST_DB_BOTH(test_db_dq_and_selection),
+        TEST_DB_BOTH(test_db_suspension_containment_online),
+        TEST_DB_BOTH(test_db_absence_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

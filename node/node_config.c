@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/parse.h"
 #include "node_config.h"
 
 struct msg {
@@ -30,39 +31,7 @@ static ts_err fail(struct msg *m, const char *fmt, ...)
 
 ts_err node_config_parse_size(const char *text, int64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        int64_t mult;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"KB", 1000},
-                 {"MB", 1000 * 1000},
-                 {"GB", 1000 * 1000 * 1000},
-                 {"TB", 1000LL * 1000 * 1000 * 1000},
-                 {"KIB", 1024},
-                 {"MIB", 1024 * 1024},
-                 {"GIB", 1024 * 1024 * 1024},
-                 {"TIB", 1024LL * 1024 * 1024 * 1024}};
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || errno != 0 || v < 0) {
-        return TS_ERR_CONFIG;
-    }
-    while (*end == ' ') {
-        end++;
-    }
-    for (size_t i = 0; i < TS_ARRAY_LEN(units); i++) {
-        if (strcasecmp(end, units[i].suffix) == 0) {
-            double bytes = v * (double)units[i].mult;
-            if (bytes > 9.0e18) {
-                return TS_ERR_CONFIG;
-            }
-            *out = (int64_t)bytes;
-            return TS_OK;
-        }
-    }
-    return TS_ERR_CONFIG;
+    return ts_parse_size(text, out) == TS_OK ? TS_OK : TS_ERR_CONFIG;
 }
 
 static ts_err copy_str(char *dst, size_t dst_size, const char *v, const char *key, struct msg *m)
@@ -144,44 +113,8 @@ static ts_err add_trusted(struct node_config *cfg, const char *v, struct msg *m)
 
 ts_err node_config_parse_duration(const char *text, int64_t *out_s)
 {
-    static const struct {
-        char unit;
-        int64_t seconds;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
-    const char *p = text;
-    int64_t total = 0;
-    if (*p == 0) {
-        return TS_ERR_CONFIG;
-    }
-    while (*p != 0) {
-        char *end = NULL;
-        if (!isdigit((unsigned char)*p)) {
-            return TS_ERR_CONFIG;
-        }
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (errno != 0 || v > 100LL * 366 * 86400) {
-            return TS_ERR_CONFIG;
-        }
-        if (*end == 0 && p == text) { /* a bare number: seconds */
-            *out_s = v;
-            return TS_OK;
-        }
-        size_t u = 0;
-        while (u < TS_ARRAY_LEN(units) && units[u].unit != tolower((unsigned char)*end)) {
-            u++;
-        }
-        if (u == TS_ARRAY_LEN(units) || (end[0] != 0 && isalpha((unsigned char)end[1]))) {
-            return TS_ERR_CONFIG; /* no unit, an unknown one, or "ms" (nodes count seconds) */
-        }
-        total += v * units[u].seconds;
-        if (total > 100LL * 366 * 86400) {
-            return TS_ERR_CONFIG;
-        }
-        p = end + 1;
-    }
-    *out_s = total;
-    return TS_OK;
+    /* Nodes count whole seconds: "1.5h" and "500ms" are refused. */
+    return ts_parse_duration(text, 1000, TS_PARSE_WHOLE, out_s) == TS_OK ? TS_OK : TS_ERR_CONFIG;
 }
 
 /* How a key's value is parsed. */

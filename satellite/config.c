@@ -1,7 +1,6 @@
 /* Configuration: the key table, value parsers, file reading and writing (see config.h). */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +9,10 @@
 #include "base/base.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "satellite/config.h"
 
 #define LOG "satellite.config"
-/* Longest duration any key takes: 100 years in milliseconds. */
-#define DURATION_MS_MAX (100ll * 366 * 86400 * 1000)
 
 void sat_config_defaults(struct sat_config *c, const char *dir)
 {
@@ -69,103 +67,12 @@ void sat_config_local(struct sat_config *c)
 
 ts_err sat_config_parse_duration(const char *text, int64_t unit_ms, int64_t *out)
 {
-    static const struct {
-        const char *name;
-        double ms;
-    } units[] = {{"ms", 1},     {"s", 1e3},     {"m", 60e3},
-                 {"h", 3600e3}, {"d", 86400e3}, {"w", 7 * 86400e3}};
-    const char *p = text;
-    double total_ms = 0;
-    TS_ASSERT(unit_ms > 0);
-    while (*p == ' ') {
-        p++;
-    }
-    if (*p == 0) {
-        return TS_ERR_CONFIG;
-    }
-    const char *first = p;
-    while (*p != 0) {
-        char *end = NULL;
-        if (!isdigit((unsigned char)*p) && *p != '.') {
-            return TS_ERR_CONFIG; /* no sign, no space, no "nan"/"inf" inside */
-        }
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno != 0 || !(v >= 0)) {
-            return TS_ERR_CONFIG;
-        }
-        size_t len = 0;
-        while (isalpha((unsigned char)end[len])) {
-            len++;
-        }
-        if (len == 0 && p != first) {
-            return TS_ERR_CONFIG; /* "1h30": a bare number only stands alone */
-        }
-        if (len == 0) { /* a bare number: the key's own unit, and nothing may follow */
-            total_ms += v * (double)unit_ms;
-            p = end;
-            break;
-        }
-        size_t u = 0;
-        while (u < TS_ARRAY_LEN(units) &&
-               (strlen(units[u].name) != len || strncasecmp(units[u].name, end, len) != 0)) {
-            u++;
-        }
-        if (u == TS_ARRAY_LEN(units)) {
-            return TS_ERR_CONFIG;
-        }
-        total_ms += v * units[u].ms;
-        p = end + len;
-    }
-    while (*p == ' ') {
-        p++;
-    }
-    if (*p != 0 || total_ms > (double)DURATION_MS_MAX) {
-        return TS_ERR_CONFIG;
-    }
-    double in_unit = total_ms / (double)unit_ms;
-    if (in_unit != floor(in_unit)) {
-        return TS_ERR_CONFIG; /* e.g. 1500ms for a key in seconds */
-    }
-    *out = (int64_t)in_unit;
-    return TS_OK;
+    return ts_parse_duration(text, unit_ms, 0, out) == TS_OK ? TS_OK : TS_ERR_CONFIG;
 }
 
 ts_err sat_config_parse_size(const char *text, int64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        double mult;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"KB", 1e3},
-                 {"MB", 1e6},
-                 {"GB", 1e9},
-                 {"TB", 1e12},
-                 {"KiB", 1024.0},
-                 {"MiB", 1048576.0},
-                 {"GiB", 1073741824.0},
-                 {"TiB", 1099511627776.0}};
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || errno != 0 || !(v >= 0) || *text == '-' || *text == '+') {
-        return TS_ERR_CONFIG;
-    }
-    while (*end == ' ') {
-        end++;
-    }
-    for (size_t i = 0; i < TS_ARRAY_LEN(units); i++) {
-        if (strcasecmp(end, units[i].suffix) == 0) {
-            double bytes = v * units[i].mult;
-            if (bytes > 9.0e18 || bytes != floor(bytes)) {
-                return TS_ERR_CONFIG;
-            }
-            *out = (int64_t)bytes;
-            return TS_OK;
-        }
-    }
-    return TS_ERR_CONFIG;
+    return ts_parse_size(text, out) == TS_OK ? TS_OK : TS_ERR_CONFIG;
 }
 
 static ts_err parse_bool(const char *v, int64_t *out)

@@ -218,6 +218,12 @@
 /* Hashes per element: each reads a distinct window of the 32-byte piece ID. */
 #define TS_BLOOM_HASHES_MAX 32
 
+/* ---- Human-written quantities (core/base/parse.h) ---- */
+/* Longest duration any configuration key takes: 100 years, in milliseconds. */
+#define TS_PARSE_DURATION_MS_MAX (100ll * 366 * 86400 * 1000)
+/* Largest size in bytes: just under INT64_MAX, so every accepted value converts exactly. */
+#define TS_PARSE_SIZE_MAX 9000000000000000000ll
+
 /* ---- Logging ---- */
 /* One log line; longer messages are cut (with a marker), never split or allocated. */
 #define TS_LOG_LINE_MAX 2048

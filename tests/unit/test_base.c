@@ -1,4 +1,5 @@
-/* Unit tests for core/base: the error table, bounded buffers, constant-time compare, atomic files. */
+/* Unit tests for core/base: the error table, bounded buffers, constant-time compare, atomic files.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/pad.h"
+#include "base/parse.h"
 
 static void test_every_error_has_a_distinct_message(void **state)
 {
@@ -132,8 +134,8 @@ static void test_padding_rule(void **state)
     /* Table: data length, block size, padded size (aligned input gains a whole block). */
     static const struct {
         size_t len, block, padded;
-    } cases[] = {{0, 16, 16}, {12, 16, 16}, {13, 16, 32}, {16, 16, 32}, {7424, 7424, 14848},
-                 {67254016, 7424, 67261440}};
+    } cases[] = {{0, 16, 16},  {12, 16, 16},        {13, 16, 32},
+                 {16, 16, 32}, {7424, 7424, 14848}, {67254016, 7424, 67261440}};
     for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
         assert_int_equal(ts_pad_padded_size(cases[i].len, cases[i].block), cases[i].padded);
     }
@@ -155,6 +157,100 @@ static void test_padding_rule(void **state)
     assert_int_equal(ts_pad_strip(buf, 3, &len), TS_ERR_MALFORMED);
 }
 
+/* Durations: terms, bare numbers in the caller's unit, whole-unit results, TS_PARSE_WHOLE, and
+ * the error that says why a value is refused. */
+static void test_parse_duration(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int64_t unit_ms;
+        unsigned flags;
+        ts_err err;
+        int64_t want;
+    } cases[] = {
+        {"30s", 1000, 0, TS_OK, 30},
+        {"1h30m", 1000, 0, TS_OK, 5400},
+        {"1W", 1000, 0, TS_OK, 604800},
+        {" 90 ", 1000, 0, TS_OK, 90},
+        {"1.5h", 1000, 0, TS_OK, 5400},
+        {"500ms", 1, 0, TS_OK, 500},
+        {"2000ms", 1000, TS_PARSE_WHOLE, TS_OK, 2},
+        {"45", 1000, TS_PARSE_WHOLE, TS_OK, 45},
+        {"0", 1, 0, TS_OK, 0},
+        {"1.5h", 1000, TS_PARSE_WHOLE, TS_ERR_INVALID_ARGUMENT, 0},
+        {"1500ms", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"   ", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"-1s", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"+1s", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"1h30", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"30s ", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"5s 3", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"10y", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"h", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"nan", 1000, 0, TS_ERR_INVALID_ARGUMENT, 0},
+        {"1e30d", 1000, 0, TS_ERR_TOO_LARGE, 0},
+        {"99999999999d", 1000, TS_PARSE_WHOLE, TS_ERR_TOO_LARGE, 0},
+        {"99999999999999999999s", 1000, TS_PARSE_WHOLE, TS_ERR_TOO_LARGE, 0},
+    };
+    for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
+        int64_t v = -7;
+        ts_err err = ts_parse_duration(cases[i].text, cases[i].unit_ms, cases[i].flags, &v);
+        if (err != cases[i].err) {
+            fail_msg("'%s': %s, want %s", cases[i].text, ts_strerror(err),
+                     ts_strerror(cases[i].err));
+        }
+        assert_int_equal(v, cases[i].err == TS_OK ? cases[i].want : -7);
+    }
+    /* The bound itself is accepted, one millisecond more is not. */
+    int64_t v = 0;
+    char text[64];
+    snprintf(text, sizeof text, "%lldms", (long long)TS_PARSE_DURATION_MS_MAX);
+    assert_int_equal(ts_parse_duration(text, 1, 0, &v), TS_OK);
+    assert_int_equal(v, TS_PARSE_DURATION_MS_MAX);
+    snprintf(text, sizeof text, "%lldms", (long long)TS_PARSE_DURATION_MS_MAX + 1);
+    assert_int_equal(ts_parse_duration(text, 1, 0, &v), TS_ERR_TOO_LARGE);
+}
+
+/* Sizes: decimal and binary units in any case, spaces before the unit, whole bytes only. */
+static void test_parse_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        ts_err err;
+        int64_t want;
+    } cases[] = {
+        {"1234", TS_OK, 1234},
+        {"5GB", TS_OK, 5000000000LL},
+        {"1GiB", TS_OK, 1LL << 30},
+        {"3 mib", TS_OK, 3LL << 20},
+        {"1.5KB", TS_OK, 1500},
+        {"2TiB", TS_OK, 2LL << 40},
+        {"0B", TS_OK, 0},
+        {"1.5B", TS_ERR_INVALID_ARGUMENT, 0},
+        {"-1GB", TS_ERR_INVALID_ARGUMENT, 0},
+        {"+1GB", TS_ERR_INVALID_ARGUMENT, 0},
+        {"12 parsecs", TS_ERR_INVALID_ARGUMENT, 0},
+        {"GB", TS_ERR_INVALID_ARGUMENT, 0},
+        {"", TS_ERR_INVALID_ARGUMENT, 0},
+        {"nan", TS_ERR_INVALID_ARGUMENT, 0},
+        {"9000000TB", TS_OK, TS_PARSE_SIZE_MAX},
+        {"9000001TB", TS_ERR_TOO_LARGE, 0},
+        {"1e300", TS_ERR_TOO_LARGE, 0},
+    };
+    for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
+        int64_t v = -7;
+        ts_err err = ts_parse_size(cases[i].text, &v);
+        if (err != cases[i].err) {
+            fail_msg("'%s': %s, want %s", cases[i].text, ts_strerror(err),
+                     ts_strerror(cases[i].err));
+        }
+        assert_int_equal(v, cases[i].err == TS_OK ? cases[i].want : -7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +261,8 @@ int main(void)
         cmocka_unit_test(test_big_endian_round_trip),
         cmocka_unit_test(test_atomic_write_replaces_whole_file),
         cmocka_unit_test(test_padding_rule),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

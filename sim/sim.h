@@ -7,7 +7,8 @@
  *
  * The directory layout and the files tests read (access, pids, ready) are described in
  * docs/sim.md. sim_proc.c spawns and stops processes, sim_setup.c creates the files, sim_net.c
- * starts and supervises the network, sim_demo.c drives the `tessera` CLI, sim_main.c parses flags.
+ * starts and supervises the network, sim_gateway.c runs its S3 gateway, sim_demo.c drives the
+ * `tessera` CLI (and one S3 command), sim_main.c parses flags.
  */
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
@@ -28,6 +29,8 @@
 /* Grace between SIGTERM and SIGKILL when stopping components. */
 #define SIM_STOP_GRACE_MS 10000
 #define SIM_PATH_MAX 1024
+/* D/gateway.env: a handful of KEY=VALUE lines (endpoint, key ID, secret, region). */
+#define SIM_GATEWAY_ENV_MAX 2048
 
 /* A child process the sim started. pid 0 = not running. */
 struct sim_proc {
@@ -51,7 +54,9 @@ struct sim_opts {
     int difficulty;         /* node and satellite identity difficulty */
     char satellite_bin[SIM_PATH_MAX]; /* paths of the programs (see sim_main.c: found beside */
     char node_bin[SIM_PATH_MAX];      /* tessera-sim in a build tree or install dir, or set */
-    char cli_bin[SIM_PATH_MAX];       /* with TESSERA_{SATELLITE,NODE,CLI}_BIN) */
+    char cli_bin[SIM_PATH_MAX];       /* with TESSERA_{SATELLITE,NODE,CLI,GATEWAY}_BIN) */
+    char gateway_bin[SIM_PATH_MAX];   /* "" = not built: no gateway */
+    bool no_gateway;                  /* --no-gateway */
     char sat_settings[16][128]; /* extra satellite config lines "key=value" (--set) */
     int sat_settings_count;
     char node_allocated[32]; /* --allocated for every node, "" = node default */
@@ -77,6 +82,15 @@ struct sim_net {
     char project_id[80];
     struct sim_proc satellite;
     struct sim_node *nodes; /* opts.nodes entries */
+    /* The S3 gateway (sim_gateway.c); gw_url is "" until it first answered /-/health. */
+    struct sim_proc gateway;
+    char gw_store[SIM_PATH_MAX];      /* D/gateway: its credential store */
+    char gw_env_path[SIM_PATH_MAX];   /* D/gateway.env */
+    char gw_ready_path[SIM_PATH_MAX]; /* D/gateway.ready */
+    char gw_url[128];                 /* http://127.B.0.1:PORT */
+    uint16_t gw_port;                 /* 0 until first bound; kept across restarts */
+    char gw_key_id[160];              /* the sim grant's S3 credentials */
+    char gw_secret[160];
 };
 
 /* ---- Processes (sim_proc.c) ---- */
@@ -118,6 +132,8 @@ void sim_net_release(struct sim_net *net);
 TS_WARN_UNUSED ts_err sim_net_start(struct sim_net *net);
 /* Writes dir/ready ("ready <generation>\n"): the network is up and dir/access exists. */
 TS_WARN_UNUSED ts_err sim_net_write_ready(const struct sim_net *net, int generation);
+/* Writes dir/pids: "satellite <pid>", "node-X <pid>" and "gateway <pid>" lines. */
+TS_WARN_UNUSED ts_err sim_net_write_pids(const struct sim_net *net);
 /* Prints one line per component: address, PID, log file. */
 void sim_net_print(const struct sim_net *net);
 /* Supervises until SIGINT/SIGTERM: logs components that exit. On SIGUSR1 it restarts every
@@ -130,10 +146,30 @@ void sim_net_stop(struct sim_net *net);
 /* True once SIGINT/SIGTERM/SIGHUP arrived (the handlers are installed by sim_net_init). */
 bool sim_net_stop_requested(void);
 
+/* ---- S3 gateway (sim_gateway.c) ---- */
+/* Fills the gateway's paths (D/gateway, D/gateway.env, D/gateway.ready, D/logs/gateway.log). */
+TS_WARN_UNUSED ts_err sim_gateway_init(struct sim_net *net);
+/* True unless --no-gateway was given or tessera-gateway was not found. */
+bool sim_gateway_enabled(const struct sim_net *net);
+/* Once dir/access exists: registers the grant in the store D/gateway (once; an earlier run's
+ * credentials in D/gateway.env are reused while the store holds them), starts `tessera-gateway
+ * run` multi-tenant on 127.B.0.1 (a free port the first time, the same one on a restart), waits
+ * (SIM_READY_TIMEOUT_S) for its ready file and a 200 "ok" from GET /-/health, and writes
+ * D/gateway.env (0600): AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_REGION, AWS_DEFAULT_REGION, AWS_EC2_METADATA_DISABLED, TESSERA_GATEWAY_URL.
+ * TS_ERR_UNAVAILABLE when it exits during startup, TS_ERR_TIMEOUT, TS_ERR_CANCELED on a stop
+ * signal, TS_ERR_IO when register fails (its output is in D/logs/gateway-admin.log). */
+TS_WARN_UNUSED ts_err sim_gateway_start(struct sim_net *net);
+/* Prints the endpoint, the credentials and how to use D/gateway.env (nothing if not running). */
+void sim_gateway_print(const struct sim_net *net);
+
 /* ---- Demo (sim_demo.c) ---- */
 /* Uses the `tessera` CLI against the running network: make a bucket, upload a generated file,
  * list, download, compare. Prints each step. TS_ERR_IO (or another code) when a step fails. */
 TS_WARN_UNUSED ts_err sim_demo_round_trip(const struct sim_net *net, const char *grant);
+/* With the gateway up: one S3 command through it (`aws s3 ls s3://demo/` when awscli is on PATH,
+ * else curl --aws-sigv4), printed with its output. Its failure is reported, not fatal. */
+void sim_demo_s3(const struct sim_net *net);
 /* Prints how to use the network: the grant and example commands. */
 void sim_demo_print_usage(const struct sim_net *net, const char *grant);
 

@@ -41,11 +41,13 @@ static int usage(FILE *out)
             "  --difficulty N   identity proof-of-work bits (default 8)\n"
             "  --set key=value  extra satellite config line (repeatable; docs/satellite.md)\n"
             "  --allocated SIZE space each node offers (default: the node's default)\n"
+            "  --no-gateway     do not start the S3 gateway (tessera-gateway; its endpoint and\n"
+            "                   credentials go to D/gateway.env for `set -a; . D/gateway.env`)\n"
             "  --keep           keep a temp dir at exit\n"
             "  --quiet          do not print the per-component lines\n"
             "programs: found beside tessera-sim in a build tree (../satellite, ../node,\n"
-            "../uplink) or the same directory; override with TESSERA_SATELLITE_BIN,\n"
-            "TESSERA_NODE_BIN, TESSERA_CLI_BIN.\n",
+            "../uplink, ../gateway) or the same directory; override with\n"
+            "TESSERA_SATELLITE_BIN, TESSERA_NODE_BIN, TESSERA_CLI_BIN, TESSERA_GATEWAY_BIN.\n",
             SIM_NODES_MAX);
     return 2;
 }
@@ -141,6 +143,10 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
             o->quiet = true;
             continue;
         }
+        if (strcmp(argv[i], "--no-gateway") == 0) {
+            o->no_gateway = true;
+            continue;
+        }
         if (eq != NULL && (size_t)(eq - argv[i]) < sizeof name) {
             snprintf(name, sizeof name, "%.*s", (int)(eq - argv[i]), argv[i]);
             v = eq + 1;
@@ -234,6 +240,12 @@ static int run(struct sim_opts *o, bool demo)
     if (err == TS_OK) {
         err = sim_setup_access(&net, grant, sizeof grant);
     }
+    if (err == TS_OK && sim_gateway_enabled(&net)) {
+        err = sim_gateway_start(&net);
+        if (err == TS_OK) {
+            err = sim_net_write_pids(&net);
+        }
+    }
     if (err == TS_OK) {
         err = sim_net_write_ready(&net, 0);
     }
@@ -242,10 +254,12 @@ static int run(struct sim_opts *o, bool demo)
             sim_net_print(&net);
         }
         print_grant(&net, grant);
+        sim_gateway_print(&net);
     }
     if (err == TS_OK && demo) {
         err = sim_demo_round_trip(&net, grant);
         if (err == TS_OK) {
+            sim_demo_s3(&net);
             sim_demo_print_usage(&net, grant);
         }
     }
@@ -292,6 +306,12 @@ int main(int argc, char **argv)
     if (find_program("TESSERA_CLI_BIN", "uplink", "tessera", o.cli_bin, sizeof o.cli_bin) !=
         TS_OK) {
         o.cli_bin[0] = 0; /* only the demo needs it */
+    }
+    if (!o.no_gateway && find_program("TESSERA_GATEWAY_BIN", "gateway", "tessera-gateway",
+                                      o.gateway_bin, sizeof o.gateway_bin) != TS_OK) {
+        o.gateway_bin[0] = 0;
+        fprintf(stderr, "tessera-sim: tessera-gateway not found (build it, or set "
+                        "TESSERA_GATEWAY_BIN): running without the S3 gateway\n");
     }
     raise_file_limit();
     return run(&o, demo);

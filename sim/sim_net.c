@@ -91,7 +91,7 @@ ts_err sim_net_init(struct sim_net *net, const struct sim_opts *opts)
             err = sim_path(n->proc.env_path, sizeof n->proc.env_path, n->dir, "env");
         }
     }
-    return err;
+    return err == TS_OK ? sim_gateway_init(net) : err;
 }
 
 void sim_net_release(struct sim_net *net)
@@ -258,7 +258,7 @@ static ts_err wait_nodes(struct sim_net *net, int64_t since_s)
     return err;
 }
 
-static ts_err write_pids(const struct sim_net *net)
+ts_err sim_net_write_pids(const struct sim_net *net)
 {
     struct ts_buf b;
     char path[SIM_PATH_MAX];
@@ -266,6 +266,9 @@ static ts_err write_pids(const struct sim_net *net)
     ts_err err = ts_buf_printf(&b, "satellite %d\n", (int)net->satellite.pid);
     for (int i = 0; err == TS_OK && i < net->opts.nodes; i++) {
         err = ts_buf_printf(&b, "node-%d %d\n", i + 1, (int)net->nodes[i].proc.pid);
+    }
+    if (err == TS_OK && net->gateway.pid > 0) {
+        err = ts_buf_printf(&b, "gateway %d\n", (int)net->gateway.pid);
     }
     if (err == TS_OK) {
         err = sim_path(path, sizeof path, net->opts.dir, "pids");
@@ -302,7 +305,7 @@ ts_err sim_net_start(struct sim_net *net)
         err = start_node(net, &net->nodes[i]);
     }
     if (err == TS_OK) {
-        err = write_pids(net);
+        err = sim_net_write_pids(net);
     }
     if (err == TS_OK) {
         err = wait_nodes(net, since_s);
@@ -324,6 +327,7 @@ static ts_err restart_dead(struct sim_net *net, int generation)
     remove_file(net->opts.dir, "ready");
     /* Reap first: a component killed a moment ago may not have been noticed yet. */
     sim_proc_reap(&net->satellite);
+    sim_proc_reap(&net->gateway);
     for (int i = 0; i < net->opts.nodes; i++) {
         sim_proc_reap(&net->nodes[i].proc);
     }
@@ -338,10 +342,18 @@ static ts_err restart_dead(struct sim_net *net, int generation)
         }
     }
     if (err == TS_OK) {
-        err = write_pids(net);
+        err = sim_net_write_pids(net);
     }
     if (err == TS_OK) {
         err = wait_nodes(net, since_s);
+    }
+    /* The gateway (if it ran before) comes back on the same endpoint once the network is up. */
+    if (err == TS_OK && net->gw_url[0] != 0 && net->gateway.pid == 0) {
+        ts_log_info(LOG, "restarting the gateway");
+        err = sim_gateway_start(net);
+        if (err == TS_OK) {
+            err = sim_net_write_pids(net);
+        }
     }
     if (err == TS_OK) {
         err = sim_net_write_ready(net, generation);
@@ -383,17 +395,21 @@ static void report_exit(const struct sim_proc *p)
 
 void sim_net_wait(struct sim_net *net)
 {
-    bool *reported = calloc((size_t)net->opts.nodes + 1, sizeof *reported);
+    /* reported[0] satellite, [1..nodes] nodes, [nodes + 1] gateway */
+    size_t slots = (size_t)net->opts.nodes + 2;
+    bool *reported = calloc(slots, sizeof *reported);
     int generation = 0;
     while (stop_signal == 0) {
         if (restart_requested) {
             restart_requested = 0;
             if (restart_dead(net, ++generation) == TS_OK && reported != NULL) {
-                memset(reported, 0, ((size_t)net->opts.nodes + 1) * sizeof *reported);
+                memset(reported, 0, slots * sizeof *reported);
             }
         }
-        for (int i = 0; i <= net->opts.nodes; i++) {
-            struct sim_proc *p = i == 0 ? &net->satellite : &net->nodes[i - 1].proc;
+        for (int i = 0; i <= net->opts.nodes + 1; i++) {
+            struct sim_proc *p = i == 0                    ? &net->satellite
+                                 : i == net->opts.nodes + 1 ? &net->gateway
+                                                            : &net->nodes[i - 1].proc;
             bool gone = sim_proc_reap(p);
             if (gone && reported != NULL && !reported[i]) {
                 reported[i] = true;
@@ -409,6 +425,10 @@ void sim_net_wait(struct sim_net *net)
 void sim_net_stop(struct sim_net *net)
 {
     remove_file(net->opts.dir, "ready");
+    /* The gateway first: it is a client of the nodes and the satellite. */
+    struct sim_proc *gw[] = {&net->gateway};
+    sim_proc_stop_all(gw, 1, SIM_STOP_GRACE_MS);
+    unlink(net->gw_ready_path);
     if (net->nodes != NULL) {
         struct sim_proc **procs = calloc((size_t)net->opts.nodes, sizeof *procs);
         if (procs != NULL) {

@@ -199,6 +199,7 @@ static int read_pids(struct planet *p)
         return -1;
     }
     memset(p->node_pids, 0, sizeof p->node_pids);
+    p->gateway_pid = 0;
     for (char *line = text; line != NULL && *line != 0;) {
         char *nl = strchr(line, '\n');
         int idx = 0, pid = 0;
@@ -207,6 +208,8 @@ static int read_pids(struct planet *p)
         } else if (sscanf(line, "node-%d %d", &idx, &pid) == 2 && idx >= 1 &&
                    idx <= PLANET_NODES_MAX) {
             p->node_pids[idx] = pid;
+        } else if (sscanf(line, "gateway %d", &pid) == 1) {
+            p->gateway_pid = pid;
         }
         line = nl != NULL ? nl + 1 : NULL;
     }
@@ -283,6 +286,9 @@ static int launch(struct planet *p, const struct planet_opts *o, const char *pg_
     argv[n++] = "--ip-base";
     argv[n++] = base;
     argv[n++] = "--quiet";
+    if (!o->gateway) {
+        argv[n++] = "--no-gateway";
+    }
     if (o->rs != NULL) {
         argv[n++] = "--rs";
         argv[n++] = (char *)o->rs;
@@ -298,6 +304,41 @@ static int launch(struct planet *p, const struct planet_opts *o, const char *pg_
     argv[n] = NULL;
     p->sim_pid = spawn(argv, log, NULL);
     return p->sim_pid > 0 ? 0 : -1;
+}
+
+/* The value of "NAME=value" in text (lines) into out; -1 when absent or too long. */
+static int env_value(const char *text, const char *name, char *out, size_t size)
+{
+    size_t name_len = strlen(name);
+    for (const char *line = text; line != NULL && *line != 0;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+        if (len > name_len + 1 && strncmp(line, name, name_len) == 0 && line[name_len] == '=' &&
+            len - name_len - 1 < size) {
+            memcpy(out, line + name_len + 1, len - name_len - 1);
+            out[len - name_len - 1] = 0;
+            return 0;
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    return -1;
+}
+
+static int read_gateway_env(struct planet *p)
+{
+    char text[4096];
+    snprintf(p->gateway_env, sizeof p->gateway_env, "%.1000s/gateway.env", p->dir);
+    if (read_file(p->gateway_env, text, sizeof text) != 0 ||
+        env_value(text, "AWS_ENDPOINT_URL", p->gateway_url, sizeof p->gateway_url) != 0 ||
+        env_value(text, "AWS_ACCESS_KEY_ID", p->gateway_key_id, sizeof p->gateway_key_id) != 0 ||
+        env_value(text, "AWS_SECRET_ACCESS_KEY", p->gateway_secret, sizeof p->gateway_secret) !=
+            0 ||
+        p->gateway_pid <= 0) {
+        fprintf(stderr, "planet %s: no gateway (is tessera-gateway built?); see %s/logs\n",
+                p->name, p->dir);
+        return -1;
+    }
+    return 0;
 }
 
 int planet_start(struct planet *p, const struct planet_opts *o)
@@ -335,6 +376,9 @@ int planet_start(struct planet *p, const struct planet_opts *o)
     if (rc == 0) {
         snprintf(p->sat_dir, sizeof p->sat_dir, "%.1000s/satellite", p->dir);
         rc = read_pids(p);
+    }
+    if (rc == 0 && o->gateway) {
+        rc = read_gateway_env(p);
     }
     if (rc != 0) {
         fprintf(stderr, "planet %s: start failed\n", p->name);
@@ -456,6 +500,7 @@ int planet_stop(struct planet *p)
         for (int i = 1; i <= p->nodes && i <= PLANET_NODES_MAX; i++) {
             kill_leftover(p, p->node_pids[i]);
         }
+        kill_leftover(p, p->gateway_pid);
     }
     int reports = scan_logs(p);
     if (reports > 0) {
@@ -517,6 +562,16 @@ int planet_kill_satellite(struct planet *p)
     return 0;
 }
 
+int planet_kill_gateway(struct planet *p)
+{
+    if (p->gateway_pid <= 0 || kill(p->gateway_pid, SIGKILL) != 0) {
+        return -1;
+    }
+    wait_dead(p->gateway_pid);
+    p->gateway_pid = 0;
+    return 0;
+}
+
 int planet_revive(struct planet *p)
 {
     if (p->sim_pid <= 0 || kill(p->sim_pid, SIGUSR1) != 0) {
@@ -573,8 +628,31 @@ int planet_node_first_piece(const struct planet *p, int index, char *out)
     return 0;
 }
 
-static int run_capture(char *const argv[], const char *config_dir, bool with_stderr, char *out,
-                       size_t out_size)
+/* In a child: every NAME=value line of path into the environment. */
+static void load_env_file(const char *path)
+{
+    static char text[4096];
+    if (read_file(path, text, sizeof text) != 0) {
+        return;
+    }
+    for (char *line = text; line != NULL && *line != 0;) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL) {
+            *nl = 0;
+        }
+        char *eq = strchr(line, '=');
+        if (eq != NULL && eq != line) {
+            *eq = 0;
+            setenv(line, eq + 1, 1);
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+/* Runs argv (argv[0] without '/' is looked up on PATH), stdout (and stderr) into out.
+ * config_dir sets TESSERA_CONFIG_DIR, env_file adds its variables; both may be NULL. */
+static int run_capture(char *const argv[], const char *config_dir, const char *env_file,
+                       bool with_stderr, char *out, size_t out_size)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -596,7 +674,10 @@ static int run_capture(char *const argv[], const char *config_dir, bool with_std
         if (config_dir != NULL) {
             setenv("TESSERA_CONFIG_DIR", config_dir, 1);
         }
-        execv(argv[0], argv);
+        if (env_file != NULL) {
+            load_env_file(env_file);
+        }
+        execvp(argv[0], argv);
         _exit(127);
     }
     close(fds[1]);
@@ -633,7 +714,7 @@ int planet_satellite_admin(struct planet *p, const char *const args[], char *out
     argv[n++] = "--dir";
     argv[n++] = p->sat_dir;
     argv[n] = NULL;
-    return run_capture(argv, NULL, false, out, out_size);
+    return run_capture(argv, NULL, NULL, false, out, out_size);
 }
 
 int planet_cli(struct planet *p, const char *const args[], char *out, size_t out_size)
@@ -650,5 +731,19 @@ int planet_cli(struct planet *p, const char *const args[], char *out, size_t out
         argv[n++] = (char *)args[i];
     }
     argv[n] = NULL;
-    return run_capture(argv, cfg, true, out, out_size);
+    return run_capture(argv, cfg, NULL, true, out, out_size);
+}
+
+int planet_gateway_tool(struct planet *p, const char *const args[], char *out, size_t out_size)
+{
+    if (p->gateway_env[0] == 0) {
+        return -1;
+    }
+    char *argv[32];
+    int n = 0;
+    for (int i = 0; args[i] != NULL && n < 31; i++) {
+        argv[n++] = (char *)args[i];
+    }
+    argv[n] = NULL;
+    return run_capture(argv, NULL, p->gateway_env, true, out, out_size);
 }

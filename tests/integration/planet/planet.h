@@ -6,7 +6,9 @@
  * A failed test (planet_fail) keeps the network's logs in $TS_BUILD_DIR/test-logs/<test>/.
  *
  * Programs come from the environment ctest sets: TS_SIM_BIN (tessera-sim), TS_CLI_BIN (tessera,
- * optional), TS_BUILD_DIR; PostgreSQL runs use TS_TEST_POSTGRES_URL with a fresh schema.
+ * optional), TS_BUILD_DIR; PostgreSQL runs use TS_TEST_POSTGRES_URL with a fresh schema. The
+ * sim's S3 gateway runs only when asked (planet_opts.gateway; tessera-gateway found beside the
+ * sim or TESSERA_GATEWAY_BIN).
  * One planet per process (the exit handlers need a global).
  */
 #ifndef TS_TEST_PLANET_H
@@ -27,7 +29,10 @@ struct planet_opts {
     bool postgres;         /* satellite DB on the ctest PostgreSQL fixture */
     int ip_base;           /* 127.<ip_base>.X.1: give concurrent tests distinct values */
     const char *settings[8]; /* extra satellite config lines "key=value", NULL-terminated */
+    bool gateway;            /* also start the sim's S3 gateway (see struct planet gateway_*) */
 };
+
+#define PLANET_GATEWAY_FIELD_MAX 160
 
 struct planet {
     char name[128];
@@ -44,6 +49,13 @@ struct planet {
     pid_t node_pids[PLANET_NODES_MAX + 1]; /* 1-based; 0 = not running */
     int generation;                         /* restarts so far */
     bool failed;
+    /* With planet_opts.gateway: from D/gateway.env once ready ("" otherwise). The endpoint
+     * stays the same across planet_revive. gateway_env is the file for `set -a; . FILE`. */
+    char gateway_env[PLANET_PATH_MAX];
+    char gateway_url[PLANET_GATEWAY_FIELD_MAX]; /* http://127.B.0.1:PORT */
+    char gateway_key_id[PLANET_GATEWAY_FIELD_MAX];
+    char gateway_secret[PLANET_GATEWAY_FIELD_MAX];
+    pid_t gateway_pid; /* 0 = not running */
 };
 
 /* Starts the network and waits until it is ready (the sim's deadline, plus a margin). Returns 0,
@@ -62,6 +74,9 @@ void planet_fail(struct planet *p);
 int planet_kill_node(struct planet *p, int index, int sig);
 /* Kills the satellite with SIGKILL. */
 int planet_kill_satellite(struct planet *p);
+/* Kills the S3 gateway with SIGKILL (planet_revive restarts it on the same endpoint). Returns 0
+ * if it ran. */
+int planet_kill_gateway(struct planet *p);
 /* Asks the sim to restart every dead component and waits until the network is ready again. */
 int planet_revive(struct planet *p);
 
@@ -79,5 +94,10 @@ int planet_satellite_admin(struct planet *p, const char *const args[], char *out
 /* Runs the tessera CLI with TESSERA_CONFIG_DIR inside the planet; stdout+stderr into out. Returns
  * the exit status, or -1 if it could not run. */
 int planet_cli(struct planet *p, const char *const args[], char *out, size_t out_size);
+/* Runs an S3 tool (args[0]: a path, or a name looked up on PATH such as "curl" or "aws") with
+ * every variable of D/gateway.env in its environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...);
+ * stdout+stderr into out. Returns the exit status, 127 when it cannot be run, -1 without a
+ * gateway. */
+int planet_gateway_tool(struct planet *p, const char *const args[], char *out, size_t out_size);
 
 #endif

@@ -75,6 +75,19 @@ ul_err ul_project_open(const struct ul_access *access, const struct ul_config *c
     return TS_OK;
 }
 
+void ul_project_stats(struct ul_project *p, struct ul_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tls_handshakes = ts_rpc_pool_handshakes(p->pool);
+    out->connections_idle = (uint64_t)ts_rpc_pool_idle(p->pool);
+    pthread_mutex_lock(&p->mu);
+    out->buffer_slots = (uint64_t)p->slots_out;
+    for (const struct ul_slot *s = p->free_slots; s != NULL; s = s->next) {
+        out->buffer_slots++;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void slot_free(struct ul_slot *s)
 {
     if (s == NULL) {

@@ -141,6 +141,19 @@ UL_WARN_UNUSED ul_err ul_project_open(const struct ul_access *access,
                                       const struct ul_config *config, struct ul_project **out);
 void ul_project_close(struct ul_project *project);
 
+/* A project's counters since ul_project_open, for tools and benchmarks (e.g. `TESSERA_STATS=1
+ * tessera cp ...`). Fields may be added at the end. */
+struct ul_stats {
+    uint64_t tls_handshakes;   /* full TLS handshakes with the satellite and nodes (a pooled
+                                  connection reused does not count) */
+    uint64_t connections_idle; /* pooled idle connections right now */
+    uint64_t buffer_slots;     /* segment buffer slots held: in use + kept for reuse (each
+                                  holds one in-flight segment's pieces) */
+};
+
+/* Fills *out. Thread-safe, no I/O. */
+void ul_project_stats(struct ul_project *project, struct ul_stats *out);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Buckets (names are 3..63 characters: lower-case letters, digits, '-' and '.')              */
 

@@ -67,8 +67,23 @@ int cli_session_open(struct cli_session *s, const char *config_dir, const char *
     return CLI_EXIT_OK;
 }
 
+/* TESSERA_STATS=1: one line of the project's counters on stderr (benchmarks read it). */
+static void print_stats(struct ul_project *project)
+{
+    const char *want = getenv("TESSERA_STATS");
+    if (project == NULL || want == NULL || want[0] == 0 || strcmp(want, "0") == 0) {
+        return;
+    }
+    struct ul_stats st;
+    ul_project_stats(project, &st);
+    fprintf(stderr, "tessera: stats tls_handshakes=%llu connections_idle=%llu buffer_slots=%llu\n",
+            (unsigned long long)st.tls_handshakes, (unsigned long long)st.connections_idle,
+            (unsigned long long)st.buffer_slots);
+}
+
 void cli_session_close(struct cli_session *s)
 {
+    print_stats(s->project);
     ul_project_close(s->project);
     ul_access_free(s->access);
     s->project = NULL;

@@ -11,7 +11,8 @@
  *   access      restricted grants: prefix, read-only, not-after; a revoked API key
  *   satcrash    the satellite killed mid-upload leaves no visible object; it works after restart
  *   production  120 nodes at 29/52/80/110, a 70 MiB object
- *   cli         mb / cp up / ls / cp down / cmp with the tessera CLI
+ *   cli         mb / cp up / ls / cp down / cmp with the tessera CLI; TESSERA_STATS=1 and
+ *               ul_project_stats count full TLS handshakes (a pooled connection reused is not one)
  *   settlement  a node settles its orders; the same window sent again is counted once
  *   gateway     the sim's S3 gateway (D/gateway.env): an object uploaded with libtessera is read
  *               over S3 and one PUT over S3 reads back with libtessera, byte-identical; after the
@@ -556,6 +557,32 @@ static void cli_ok(const char *const args[], char *out, size_t size)
           out);
 }
 
+/* ul_project_stats: a remote upload handshakes with the satellite and >= o nodes; an inline
+ * upload right after reuses the pooled satellite connection (no new handshake). */
+static void stats_counts_handshakes(void)
+{
+    struct ul_project *pr = e2e_open(e2e_planet.grant);
+    struct ul_stats before, remote, inline_;
+    ul_project_stats(pr, &before);
+    put_ok(pr, "cli", "stats/remote.bin", 1 * MiB, 41);
+    ul_project_stats(pr, &remote);
+    put_ok(pr, "cli", "stats/inline.bin", 100, 42);
+    ul_project_stats(pr, &inline_);
+    ul_project_close(pr);
+    CHECK(before.tls_handshakes == 0, "handshakes before any call: %llu",
+          (unsigned long long)before.tls_handshakes);
+    CHECK(remote.tls_handshakes >= 9, "remote upload: %llu handshakes, want >= 9",
+          (unsigned long long)remote.tls_handshakes);
+    CHECK(remote.buffer_slots >= 1 && remote.connections_idle >= 1,
+          "remote upload: %llu slots, %llu idle connections",
+          (unsigned long long)remote.buffer_slots, (unsigned long long)remote.connections_idle);
+    CHECK(inline_.tls_handshakes == remote.tls_handshakes,
+          "inline upload: %llu handshakes after %llu (the satellite connection was not reused)",
+          (unsigned long long)inline_.tls_handshakes, (unsigned long long)remote.tls_handshakes);
+    printf("ul_project_stats: %llu handshakes for a remote upload, none more for an inline one\n",
+           (unsigned long long)remote.tls_handshakes);
+}
+
 static void scenario_cli(void)
 {
     start("cli", 10, NULL, NULL);
@@ -581,7 +608,14 @@ static void scenario_cli(void)
     const char *mb[] = {"mb", "ts://cli", NULL};
     cli_ok(mb, out, sizeof out);
     const char *cp_up[] = {"cp", "--no-progress", up, "ts://cli/dir/file.bin", NULL};
+    setenv("TESSERA_STATS", "1", 1);
     cli_ok(cp_up, out, sizeof out);
+    unsetenv("TESSERA_STATS");
+    /* One remote segment: the satellite plus at least o = 8 nodes, each a fresh connection. */
+    const char *line = strstr(out, "tessera: stats tls_handshakes=");
+    long long handshakes = line != NULL ? strtoll(line + 30, NULL, 10) : -1;
+    CHECK(handshakes >= 9 && handshakes <= 40, "TESSERA_STATS handshakes %lld: %s", handshakes,
+          out);
     const char *ls[] = {"ls", "ts://cli/dir/", NULL};
     cli_ok(ls, out, sizeof out);
     CHECK(strstr(out, "file.bin") != NULL, "ls does not show file.bin: %s", out);
@@ -593,6 +627,7 @@ static void scenario_cli(void)
     size_t n = fread(back, 1, size + 1, f);
     fclose(f);
     CHECK(n == size && memcmp(back, data, size) == 0, "CLI round trip differs (%zu bytes)", n);
+    stats_counts_handshakes();
     const char *cp_missing[] = {"cp", "--no-progress", "ts://cli/nope", down, NULL};
     CHECK(planet_cli(&e2e_planet, cp_missing, out, sizeof out) != 0, "missing object exit 0");
     printf("CLI round trip of %llu bytes identical; missing object fails: %s\n",

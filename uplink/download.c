@@ -26,8 +26,11 @@
 #include "segment.h"
 
 #define LOG "uplink.download"
-/* Fresh-limit retries per segment when the pieces in hand cannot be decoded. */
-#define UL_REFETCH_MAX 2
+/* Retry rounds per segment when the pieces in hand cannot be decoded: each asks the satellite
+ * for limits on other holders than those that failed. The satellite offers at least as many
+ * new holders as have failed so far, so the pool shrinks fast: 4/6/8/10 with n - k dead holders
+ * needs at most 3 rounds, 29/80/110 with 81 dead at most 6. */
+#define UL_REFETCH_MAX 8
 /* Finished segments per download whose tail fetches may still be ending. */
 #define UL_FETCH_RETIRED_MAX 2
 
@@ -43,13 +46,17 @@ struct fetch {
     struct ul_slot *slot;
     struct ul_limit *limits;
     int count;
+    int carried; /* limits[0, carried): whole pieces kept from the previous round, no thread */
     int k;
     uint8_t piece_key[64];
+    uint8_t root_piece_id[32]; /* tells whether a retry round fetches the same pieces */
     size_t piece_offset; /* byte range of every piece */
     size_t piece_bytes;
     /* Guarded by mu. */
     size_t *received;
     bool *done;
+    bool *failed;     /* the node did not deliver (an error other than our cancel) */
+    ts_err last_err;  /* the last such error */
     int next;         /* next limit to start */
     int active;       /* threads inside a piece download */
     int complete;     /* pieces fully received */
@@ -91,6 +98,14 @@ struct ul_download {
     const uint8_t **bufs;
     int refetches; /* fresh-limit retries of the current segment */
     bool keep_all; /* the next fetch keeps every piece (no tail cancellation) */
+    /* Retries of the current segment: holders that failed so far (never asked again) and the
+     * pieces of the previous round (carry) worth keeping, by index into its limits. */
+    struct ts_node_id failed_nodes[TS_EC_SHARES_MAX];
+    int failed_count;
+    int held_idx[TS_EC_SHARES_MAX];
+    int held_count;
+    ts_err last_piece_err;
+    struct fetch *carry;
     /* Decoded plaintext window, segment coordinates [win_from, win_from + win_len). */
     uint8_t *win;
     uint64_t win_from;
@@ -122,6 +137,7 @@ static void fetch_end(struct fetch *f)
     free(f->limits);
     free(f->received);
     free(f->done);
+    free(f->failed);
     ts_wipe(f->piece_key, sizeof(f->piece_key));
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cond);
@@ -205,6 +221,9 @@ static void fetch_piece_done(struct fetch *f, int i, ts_err err)
         if (++f->complete >= f->k && !f->suspect) {
             atomic_store(&f->cancel, true); /* long tail: k whole ranges are in hand */
         }
+    } else if (err != TS_ERR_CANCELED) {
+        f->failed[i] = true;
+        f->last_err = err;
     }
     f->version++;
     pthread_cond_broadcast(&f->cond);
@@ -230,7 +249,64 @@ static void fetch_thread(struct ul_worker *w)
     fetch_slot_put(f);
 }
 
-/* Parses the segment's limits (nil entries are skipped) into a new fetch. */
+static bool node_failed(const struct ul_download *d, const struct ts_node_id *id)
+{
+    for (int i = 0; i < d->failed_count; i++) {
+        if (memcmp(d->failed_nodes[i].bytes, id->bytes, TS_NODE_ID_SIZE) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Takes the previous round's whole, unsuspected pieces (d->carry, d->held_idx) as the first
+ * limits of f when they are pieces of the same segment covering f's range. */
+static void fetch_carry_limits(struct ul_download *d, struct fetch *f)
+{
+    const struct fetch *c = d->carry;
+    if (c == NULL || memcmp(c->root_piece_id, f->root_piece_id, sizeof(f->root_piece_id)) != 0 ||
+        c->piece_offset > f->piece_offset ||
+        c->piece_offset + c->piece_bytes < f->piece_offset + f->piece_bytes) {
+        return;
+    }
+    for (int h = 0; h < d->held_count; h++) {
+        f->limits[f->count++] = c->limits[d->held_idx[h]];
+    }
+    f->carried = f->count;
+}
+
+static bool piece_carried(const struct fetch *f, uint32_t piece_num)
+{
+    for (int i = 0; i < f->carried; i++) {
+        if (f->limits[i].piece_num == piece_num) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends the segment's limits (nil and malformed entries, pieces carried over and holders that
+ * failed before are skipped: a satellite ignoring the exclusion lists still works). */
+static void fetch_add_limits(struct ul_download *d, struct fetch *f,
+                             const Tessera__Metainfo__SegmentDownload *s)
+{
+    for (size_t i = 0; i < s->n_limits; i++) {
+        const Tessera__Metainfo__AddressedOrderLimit *a = s->limits[i];
+        if (a == NULL || a->limit.len == 0) {
+            continue;
+        }
+        struct ul_limit *l = &f->limits[f->count];
+        ts_err err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data, a->node_id.len,
+                                    a->address, a->piece_num, l);
+        if (err == TS_OK && a->piece_num < (uint32_t)ts_ec_n(d->ec) &&
+            !piece_carried(f, a->piece_num) && !node_failed(d, &l->url.id)) {
+            f->count++;
+        }
+    }
+}
+
+/* Parses the segment's limits into a new fetch; on a retry round the pieces carried over come
+ * first, already complete (copied out of the previous round's slot). */
 static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentDownload *s,
                         size_t piece_offset, size_t piece_bytes, struct fetch **out)
 {
@@ -247,30 +323,28 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
     f->piece_bytes = piece_bytes;
     f->suspect = d->keep_all;
     atomic_init(&f->cancel, false);
-    f->limits = calloc(s->n_limits + 1, sizeof(*f->limits));
-    f->received = calloc(s->n_limits + 1, sizeof(*f->received));
-    f->done = calloc(s->n_limits + 1, sizeof(*f->done));
-    ts_err err = f->limits && f->received && f->done ? TS_OK : TS_ERR_NOMEM;
-    for (size_t i = 0; i < s->n_limits && err == TS_OK; i++) {
-        const Tessera__Metainfo__AddressedOrderLimit *a = s->limits[i];
-        if (a == NULL || a->limit.len == 0) {
-            continue;
-        }
-        err = ul_limit_parse(a->limit.data, a->limit.len, a->node_id.data, a->node_id.len,
-                             a->address, a->piece_num, &f->limits[f->count]);
-        if (err == TS_OK && a->piece_num < (uint32_t)ts_ec_n(d->ec)) {
-            f->count++;
-        }
-        err = TS_OK; /* a malformed limit is one node fewer, not a failure */
+    if (s->root_piece_id.len == sizeof(f->root_piece_id)) {
+        memcpy(f->root_piece_id, s->root_piece_id.data, sizeof(f->root_piece_id));
+    }
+    size_t cap = s->n_limits + (size_t)d->held_count + 1;
+    f->limits = calloc(cap, sizeof(*f->limits));
+    f->received = calloc(cap, sizeof(*f->received));
+    f->done = calloc(cap, sizeof(*f->done));
+    f->failed = calloc(cap, sizeof(*f->failed));
+    ts_err err = f->limits && f->received && f->done && f->failed ? TS_OK : TS_ERR_NOMEM;
+    if (err == TS_OK) {
+        fetch_carry_limits(d, f);
+        fetch_add_limits(d, f, s);
     }
     if (err == TS_OK && s->piece_private_key.len == 64) {
         memcpy(f->piece_key, s->piece_private_key.data, 64);
     } else if (err == TS_OK) {
         err = ul_fail(TS_ERR_PROTOCOL, "segment without a piece key");
     }
-    if (err == TS_OK && f->count < f->k) {
-        err = ul_fail(TS_ERR_NOT_ENOUGH_SHARES, "the satellite offered %d nodes, %d are needed",
-                      f->count, f->k);
+    if (err == TS_OK && (f->count < f->k || (d->carry != NULL && f->count == f->carried))) {
+        err = ul_fail(TS_ERR_NOT_ENOUGH_SHARES,
+                      "the satellite offered %d usable nodes besides %d pieces in hand, %d needed",
+                      f->count - f->carried, f->carried, f->k);
     }
     if (err == TS_OK) {
         err = ul_slot_acquire(d->p, f->count, piece_bytes, &f->slot);
@@ -280,13 +354,23 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
         fetch_end(f);
         return err;
     }
+    const struct fetch *c = d->carry;
+    for (int i = 0; i < f->carried; i++) { /* no thread writes the old slot any more */
+        memcpy(f->slot->pieces[i], c->slot->pieces[d->held_idx[i]] + (piece_offset - c->piece_offset),
+               piece_bytes);
+        f->received[i] = piece_bytes;
+        f->done[i] = true;
+    }
+    f->complete = f->carried;
+    f->next = f->carried;
     *out = f;
     return TS_OK;
 }
 
 static ts_err fetch_start(struct fetch *f, int streams_max)
 {
-    int threads = f->count < streams_max ? f->count : streams_max;
+    int fresh = f->count - f->carried;
+    int threads = fresh < streams_max ? fresh : streams_max;
     ts_err err = ul_crew_init(&f->crew, f->p, &f->mu, threads);
     if (err != TS_OK) {
         return err;
@@ -397,7 +481,8 @@ static ts_err segment_keys(struct ul_download *d, const Tessera__Metainfo__Segme
     return TS_OK;
 }
 
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset);
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset,
+                         bool retry);
 
 /* Moves to the segment holding d->pos, fetching more segment pages when needed. */
 static ts_err segment_next(struct ul_download *d)
@@ -423,7 +508,7 @@ static ts_err segment_next(struct ul_download *d)
         uint64_t cursor = last->position
                               ? (((uint64_t)last->position->part << 32) | last->position->index) + 1
                               : 0;
-        ts_err err = fetch_page(d, cursor, 0);
+        ts_err err = fetch_page(d, cursor, 0, false);
         if (err != TS_OK) {
             return err;
         }
@@ -519,27 +604,79 @@ static ts_err window_decode(struct ul_download *d, size_t b0, size_t bc)
     }
 }
 
-/* The pieces in hand cannot produce a window (corrupt or missing, and the tail is gone): asks
- * the satellite for fresh limits for this segment and fetches the range again from every node,
- * keeping all pieces so the decoder can swap a corrupt one out. */
+/* Notes which holders of the current round failed (added to the segment's failed nodes, with
+ * the nodes of pieces proven corrupt) and which whole pieces are worth keeping. */
+static void retry_collect(struct ul_download *d)
+{
+    struct fetch *f = d->f;
+    if (f == NULL) {
+        return; /* a failed round: the counts of the last one stand */
+    }
+    d->held_count = 0;
+    pthread_mutex_lock(&f->mu);
+    for (int j = 0; j < f->count; j++) {
+        bool bad = d->bad != NULL && d->bad[j];
+        if ((f->failed[j] || bad) && !node_failed(d, &f->limits[j].url.id) &&
+            d->failed_count < TS_EC_SHARES_MAX) {
+            d->failed_nodes[d->failed_count++] = f->limits[j].url.id;
+        }
+        if (f->done[j] && !bad) {
+            d->held_idx[d->held_count++] = j;
+        }
+    }
+    if (f->last_err != TS_OK) {
+        d->last_piece_err = f->last_err;
+    }
+    d->keep_all = f->suspect;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* The pieces in hand cannot produce a window (holders failed, pieces are corrupt, or the tail
+ * is gone): asks the satellite for limits on other holders of this segment, excluding those
+ * that failed and the pieces in hand, which are kept. A round after an authentication failure
+ * keeps every piece (no tail cancellation), so a spare is there for the swap. */
 static ts_err segment_refetch(struct ul_download *d)
 {
     const Tessera__Metainfo__SegmentPosition *pos = d->seg->position;
     uint64_t cursor = ((uint64_t)pos->part << 32) | pos->index;
     uint32_t index = pos->index;
     int refetches = d->refetches + 1;
-    ts_log_info(LOG, "refetching segment=%u attempt=%d", index, refetches);
-    ts_err err = fetch_page(d, cursor, 0); /* releases the current segment */
+    retry_collect(d);
+    ts_log_info(LOG, "refetching segment=%u attempt=%d failed_nodes=%d held=%d", index, refetches,
+                d->failed_count, d->held_count);
+    struct fetch *old = d->f;
+    d->f = NULL; /* its pieces are copied into the next round */
+    d->carry = old;
+    ts_err err = fetch_page(d, cursor, 0, true); /* releases the current segment */
     if (err == TS_OK) {
         err = segment_next(d);
     }
     if (err == TS_OK) {
-        d->keep_all = true;
         err = segment_open(d);
-        d->keep_all = false;
+    }
+    d->carry = NULL;
+    d->keep_all = false;
+    if (old != NULL) {
+        fetch_retire(d, old);
     }
     d->refetches = refetches;
     return err;
+}
+
+/* The segment cannot be read: says how many holders failed and what is in hand. */
+static ts_err segment_unreadable(struct ul_download *d, uint32_t index, ts_err err)
+{
+    retry_collect(d);
+    if (err != TS_ERR_NOT_ENOUGH_SHARES) {
+        return err;
+    }
+    int k = d->ec != NULL ? ts_ec_k(d->ec) : 0;
+    return ul_fail(err,
+                   "segment %u: not enough pieces: %d piece holders failed (last error: %s), %d "
+                   "pieces in hand, %d needed, after %d retries",
+                   index, d->failed_count,
+                   d->last_piece_err != TS_OK ? ts_strerror(d->last_piece_err) : "none", d->held_count,
+                   k, d->refetches);
 }
 
 /* Makes the window holding d->pos current. */
@@ -547,6 +684,9 @@ static ts_err window_fill(struct ul_download *d)
 {
     if (d->seg == NULL || d->pos >= (uint64_t)(d->seg->plain_offset + d->seg->plain_size)) {
         d->refetches = 0;
+        d->failed_count = 0;
+        d->held_count = 0;
+        d->last_piece_err = TS_OK;
         ts_err err = segment_next(d);
         if (err == TS_OK) {
             err = segment_open(d);
@@ -568,13 +708,21 @@ static ts_err window_fill(struct ul_download *d)
     size_t bc = b_last - b0 + 1;
     bc = bc < UL_DECODE_WINDOW_BLOCKS ? bc : UL_DECODE_WINDOW_BLOCKS;
     d->win_len = 0;
+    uint32_t index = d->seg->position->index;
     ts_err err = window_decode(d, b0, bc);
-    if ((err == TS_ERR_AUTH_FAILED || err == TS_ERR_NOT_ENOUGH_SHARES) &&
-        d->refetches < UL_REFETCH_MAX) {
+    while ((err == TS_ERR_AUTH_FAILED || err == TS_ERR_NOT_ENOUGH_SHARES) &&
+           d->refetches < UL_REFETCH_MAX) {
         err = segment_refetch(d);
         if (err == TS_OK) {
             err = window_decode(d, b0, bc);
+        } else if (err != TS_ERR_NOT_ENOUGH_SHARES) {
+            return err;
+        } else {
+            break; /* the satellite has no other holder to offer */
         }
+    }
+    if (err != TS_OK) {
+        return segment_unreadable(d, index, err);
     }
     if (err == TS_OK) {
         d->win_from = (uint64_t)b0 * UL_PLAIN_BLOCK;
@@ -593,9 +741,13 @@ static ts_err window_fill(struct ul_download *d)
 /* Public API                                                                                  */
 
 /* plain_offset > 0: start at the segment holding that byte (multipart objects have segments of
- * any size); cursor is then only the answer of satellites without that field. */
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset)
+ * any size); cursor is then only the answer of satellites without that field. retry: only the
+ * segment at cursor, without the holders that failed and the pieces in hand. */
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset,
+                         bool retry)
 {
+    ProtobufCBinaryData ids[TS_EC_SHARES_MAX];
+    uint32_t nums[TS_EC_SHARES_MAX];
     Tessera__Metainfo__RequestHeader h;
     ul_meta_header(d->p, &h);
     Tessera__Metainfo__DownloadObjectRequest req = TESSERA__METAINFO__DOWNLOAD_OBJECT_REQUEST__INIT;
@@ -607,6 +759,20 @@ static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_
     req.segment_cursor = cursor;
     req.plain_offset = plain_offset <= INT64_MAX ? (int64_t)plain_offset : 0;
     req.segment_limit = 4; /* order limits are made per segment: ask for a few at a time */
+    if (retry) {
+        req.segment_limit = 1;
+        for (int i = 0; i < d->failed_count; i++) {
+            ids[i].data = d->failed_nodes[i].bytes;
+            ids[i].len = TS_NODE_ID_SIZE;
+        }
+        req.exclude_node_ids = ids;
+        req.n_exclude_node_ids = (size_t)d->failed_count;
+        for (int i = 0; i < d->held_count && d->carry != NULL; i++) {
+            nums[i] = d->carry->limits[d->held_idx[i]].piece_num;
+        }
+        req.exclude_piece_nums = nums;
+        req.n_exclude_piece_nums = d->carry != NULL ? (size_t)d->held_count : 0;
+    }
     if (d->page != NULL) {
         segment_release(d); /* the current segment points into the old page */
         protobuf_c_message_free_unpacked(&d->page->base, NULL);
@@ -624,7 +790,7 @@ static ts_err download_prepare(struct ul_download *d, const char *key,
     ts_err err = ul_key_encrypt(d->p, d->bucket, key, strlen(key), &d->enc_key, d->kek);
     uint64_t offset = opts ? opts->offset : 0;
     if (err == TS_OK) { /* full segments are TS_SEGMENT_SIZE_MAX: start at the right one */
-        err = fetch_page(d, offset / TS_SEGMENT_SIZE_MAX, offset);
+        err = fetch_page(d, offset / TS_SEGMENT_SIZE_MAX, offset, false);
     }
     if (err == TS_ERR_NOT_FOUND) {
         return ul_fail(err, "object %s/%s does not exist", d->bucket, key);

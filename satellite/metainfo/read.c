@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/log.h"
 #include "crypto/ed25519.h"
 #include "satellite/metainfo/internal.h"
 #include "satellite/metainfo/pieces.h"
@@ -117,6 +118,62 @@ static ts_err holders_fn(struct ts_db_conn *c, void *ctx)
     return sat_db_nodes_by_alias(c, hc->aliases, hc->count, hc->nodes);
 }
 
+/* A holder counts as fresh when it checked in (or passed an audit) within the hourly check-in
+ * period plus slack: a node that died more than that long ago, though still inside the online
+ * window, is offered only when fresh holders do not suffice. */
+#define DOWNLOAD_FRESH_S 3900
+/* Audit score (alpha / (alpha + beta)) below which a holder is "failing audits" and offered
+ * last: halfway between a perfect record and the default disqualification threshold (0.96),
+ * about 20 consecutive failures from a perfect record. */
+#define DOWNLOAD_AUDIT_GOOD 0.98
+
+/* What the uplink asks to skip when it retries a segment (DownloadObjectRequest fields 7, 8). */
+struct exclusion {
+    const ProtobufCBinaryData *node_ids;
+    size_t node_count;
+    const uint32_t *piece_nums;
+    size_t piece_count;
+};
+
+static bool exclusion_active(const struct exclusion *x)
+{
+    return x->node_count > 0 || x->piece_count > 0;
+}
+
+static bool excluded_piece(const struct exclusion *x, uint32_t piece_num)
+{
+    for (size_t i = 0; i < x->piece_count; i++) {
+        if (x->piece_nums[i] == piece_num) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool excluded_node(const struct exclusion *x, const uint8_t id[TS_NODE_ID_SIZE])
+{
+    for (size_t i = 0; i < x->node_count; i++) {
+        if (memcmp(x->node_ids[i].data, id, TS_NODE_ID_SIZE) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Both lists are bounded by the most pieces a segment can have; node IDs are 32 bytes. */
+static ts_err exclusion_check(const struct exclusion *x)
+{
+    if (x->node_count > TS_EC_SHARES_MAX || x->piece_count > TS_EC_SHARES_MAX) {
+        return TS_ERR_TOO_LARGE;
+    }
+    for (size_t i = 0; i < x->node_count; i++) {
+        if (x->node_ids[i].len != TS_NODE_ID_SIZE) {
+            return TS_ERR_INVALID_ARGUMENT;
+        }
+    }
+    return TS_OK;
+}
+
 static bool node_usable(const struct sat_metainfo *m, const struct sat_node *n, int64_t now)
 {
     return n->alias != 0 && n->disqualified_at == 0 &&
@@ -124,10 +181,93 @@ static bool node_usable(const struct sat_metainfo *m, const struct sat_node *n, 
            n->last_contact_success >= n->last_contact_failure;
 }
 
-/* Fills the GET limits of one remote segment: t usable piece holders in random order. */
+/* Recently heard from and not failing audits: offered before the other usable holders. */
+static bool node_preferred(const struct sat_node *n, int64_t now)
+{
+    double total = n->audit_alpha + n->audit_beta;
+    bool audits_ok = total <= 0 || n->audit_alpha / total >= DOWNLOAD_AUDIT_GOOD;
+    return audits_ok && n->last_contact_success >= now - DOWNLOAD_FRESH_S;
+}
+
+static void shuffle(struct sat_rng *rng, size_t *v, size_t count)
+{
+    for (size_t i = count; i > 1; i--) {
+        size_t j = (size_t)sat_rng_below(rng, i);
+        size_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* The candidate holders in offer order: preferred ones first, each group shuffled. Pieces the
+ * uplink holds are counted in *held, holders it reported failed are skipped. */
+static size_t holders_order(const struct sat_metainfo *m, const struct holders_ctx *hc,
+                            const struct sat_alias_piece *pieces, const struct exclusion *x,
+                            struct sat_rng *rng, size_t order[TS_EC_SHARES_MAX], size_t *held)
+{
+    size_t later[TS_EC_SHARES_MAX], first = 0, rest = 0;
+    int64_t now = ts_time_now_s();
+    *held = 0;
+    for (size_t i = 0; i < hc->count; i++) {
+        const struct sat_node *n = &hc->nodes[i];
+        if (excluded_piece(x, pieces[i].piece_num)) {
+            (*held)++;
+        } else if (excluded_node(x, n->id) || !node_usable(m, n, now)) {
+            continue;
+        } else if (node_preferred(n, now)) {
+            order[first++] = i;
+        } else {
+            later[rest++] = i;
+        }
+    }
+    shuffle(rng, order, first);
+    shuffle(rng, later, rest);
+    memcpy(order + first, later, rest * sizeof *later);
+    return first + rest;
+}
+
+/* How many holders to offer: t normally; on a retry at least as many as have failed so far
+ * (rounds shrink quickly when many holders are dead) and t minus the pieces held. */
+static size_t offer_count(const struct sat_redundancy *r, const struct exclusion *x, size_t held,
+                          size_t usable)
+{
+    size_t want = (size_t)sat_redundancy_download_count(r);
+    if (exclusion_active(x)) {
+        want = want > held ? want - held : 1;
+        want = want > x->node_count ? want : x->node_count;
+    }
+    return want < usable ? want : usable;
+}
+
+static ts_err limit_add(struct sat_metainfo *m, struct sat_limit_params *p, const struct sat_node *n,
+                        uint32_t piece_num, struct ts_buf *b, Tessera__Metainfo__SegmentDownload *d,
+                        struct sat_arena *a)
+{
+    ts_buf_clear(b);
+    ts_err err = sat_limit_create(p, m->identity, n->id, piece_num, b);
+    Tessera__Metainfo__AddressedOrderLimit *l = sat_arena_alloc(a, sizeof *l);
+    if (err == TS_OK && l == NULL) {
+        err = TS_ERR_NOMEM;
+    }
+    if (err != TS_OK) {
+        return err;
+    }
+    tessera__metainfo__addressed_order_limit__init(l);
+    l->limit = PB_BYTES(sat_arena_dup(a, b->data, b->len), b->len);
+    l->node_id = PB_BYTES(sat_arena_dup(a, n->id, TS_NODE_ID_SIZE), TS_NODE_ID_SIZE);
+    l->address = sat_arena_dup(a, n->address, strlen(n->address) + 1);
+    l->piece_num = piece_num;
+    d->limits[d->n_limits++] = l;
+    return l->limit.data == NULL || l->node_id.data == NULL || l->address == NULL ? TS_ERR_NOMEM
+                                                                                   : TS_OK;
+}
+
+/* Fills the GET limits of one remote segment: usable holders, fresh and audit-clean ones first,
+ * in random order within each group; on a retry without the excluded nodes and pieces. */
 static ts_err segment_limits(struct sat_metainfo *m, const struct sat_segment *s,
                              const struct sat_redundancy *r, struct sat_limit_params *p,
-                             Tessera__Metainfo__SegmentDownload *d, struct sat_arena *a)
+                             const struct exclusion *x, Tessera__Metainfo__SegmentDownload *d,
+                             struct sat_arena *a)
 {
     struct sat_alias_piece pieces[TS_EC_SHARES_MAX];
     struct holders_ctx hc = {.count = 0};
@@ -140,23 +280,28 @@ static ts_err segment_limits(struct sat_metainfo *m, const struct sat_segment *s
         hc.aliases[i] = pieces[i].alias;
     }
     hc.nodes = calloc(hc.count + 1, sizeof *hc.nodes);
-    size_t order[TS_EC_SHARES_MAX], usable = 0;
+    size_t order[TS_EC_SHARES_MAX], usable = 0, held = 0;
     struct sat_rng rng;
     err = hc.nodes == NULL ? TS_ERR_NOMEM : sat_rng_seed_random(&rng);
     if (err == TS_OK) {
         err = ts_db_tx_read(m->db, holders_fn, &hc);
     }
-    int64_t now = ts_time_now_s();
-    for (size_t i = 0; err == TS_OK && i < hc.count; i++) {
-        if (node_usable(m, &hc.nodes[i], now)) {
-            order[usable++] = i;
-        }
+    if (err == TS_OK) {
+        usable = holders_order(m, &hc, pieces, x, &rng, order, &held);
     }
-    if (err == TS_OK && usable < (size_t)r->required) {
+    /* A retry needs at least one new piece (a held set that did not authenticate needs a
+     * spare), and k in total. */
+    size_t need = held < (size_t)r->required ? (size_t)r->required - held : 1;
+    if (err == TS_OK && usable < need) {
         err = TS_ERR_NOT_ENOUGH_SHARES;
     }
-    size_t want = (size_t)sat_redundancy_download_count(r);
-    want = want < usable ? want : usable;
+    size_t want = offer_count(r, x, held, usable);
+    if (exclusion_active(x)) {
+        ts_log_info("satellite.metainfo",
+                    "download retry segment=%llu failed_nodes=%zu held=%zu usable=%zu offered=%zu",
+                    (unsigned long long)s->position, x->node_count, held, usable,
+                    err == TS_OK ? want : 0);
+    }
     d->limits = err == TS_OK ? sat_arena_alloc(a, (want + 1) * sizeof *d->limits) : NULL;
     if (err == TS_OK && d->limits == NULL) {
         err = TS_ERR_NOMEM;
@@ -164,28 +309,7 @@ static ts_err segment_limits(struct sat_metainfo *m, const struct sat_segment *s
     struct ts_buf b;
     ts_buf_init(&b, TS_ORDER_LIMIT_ENCODED_MAX);
     for (size_t k = 0; err == TS_OK && k < want; k++) {
-        size_t j = k + (size_t)sat_rng_below(&rng, usable - k); /* partial Fisher-Yates */
-        size_t pick = order[j];
-        order[j] = order[k];
-        order[k] = pick;
-        const struct sat_node *n = &hc.nodes[pick];
-        ts_buf_clear(&b);
-        err = sat_limit_create(p, m->identity, n->id, pieces[pick].piece_num, &b);
-        Tessera__Metainfo__AddressedOrderLimit *l = sat_arena_alloc(a, sizeof *l);
-        if (err == TS_OK && l == NULL) {
-            err = TS_ERR_NOMEM;
-        }
-        if (err == TS_OK) {
-            tessera__metainfo__addressed_order_limit__init(l);
-            l->limit = PB_BYTES(sat_arena_dup(a, b.data, b.len), b.len);
-            l->node_id = PB_BYTES(sat_arena_dup(a, n->id, TS_NODE_ID_SIZE), TS_NODE_ID_SIZE);
-            l->address = sat_arena_dup(a, n->address, strlen(n->address) + 1);
-            l->piece_num = pieces[pick].piece_num;
-            d->limits[d->n_limits++] = l;
-            err = l->limit.data == NULL || l->node_id.data == NULL || l->address == NULL
-                      ? TS_ERR_NOMEM
-                      : TS_OK;
-        }
+        err = limit_add(m, p, &hc.nodes[order[k]], pieces[order[k]].piece_num, &b, d, a);
     }
     ts_buf_release(&b);
     free(hc.nodes);
@@ -193,7 +317,8 @@ static ts_err segment_limits(struct sat_metainfo *m, const struct sat_segment *s
 }
 
 static ts_err segment_download(struct sat_metainfo *m, const struct sat_segment *s,
-                               struct sat_arena *a, Tessera__Metainfo__SegmentDownload **out,
+                               const struct exclusion *x, struct sat_arena *a,
+                               Tessera__Metainfo__SegmentDownload **out,
                                uint8_t serial[TS_SERIAL_SIZE], int64_t *bytes)
 {
     struct sat_redundancy r;
@@ -235,7 +360,7 @@ static ts_err segment_download(struct sat_metainfo *m, const struct sat_segment 
     if (err == TS_OK) {
         memcpy(p.root_piece_id, s->root_piece_id, TS_PIECE_ID_SIZE);
         p.limit_bytes = sat_redundancy_piece_size(&r, s->encrypted_size);
-        err = segment_limits(m, s, &r, &p, d, a);
+        err = segment_limits(m, s, &r, &p, x, d, a);
     }
     if (err == TS_OK) {
         d->piece_private_key = PB_BYTES(priv, TS_ED25519_PRIVATE_SIZE);
@@ -261,6 +386,12 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
     if (req->segment_cursor > INT64_MAX) {
         return TS_ERR_INVALID_ARGUMENT;
     }
+    struct exclusion x = {req->exclude_node_ids, req->n_exclude_node_ids, req->exclude_piece_nums,
+                          req->n_exclude_piece_nums};
+    err = exclusion_check(&x);
+    if (err != TS_OK) {
+        return err;
+    }
     struct get_ctx g = {.project = auth.project_id,
                         .bucket = req->bucket,
                         .key = req->encrypted_key,
@@ -269,6 +400,10 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
     g.plain_offset = req->plain_offset;
     g.limit = req->segment_limit == 0 ? SAT_DOWNLOAD_SEGMENTS_DEFAULT : req->segment_limit;
     g.limit = g.limit > SAT_DOWNLOAD_SEGMENTS_MAX ? SAT_DOWNLOAD_SEGMENTS_MAX : g.limit;
+    if (exclusion_active(&x)) { /* a retry names pieces of the cursor's segment only */
+        g.plain_offset = 0;
+        g.limit = 1;
+    }
     g.segs = calloc(g.limit, sizeof *g.segs);
     struct alloc_ctx ac = {auth.project_id,
                            req->bucket,
@@ -289,7 +424,8 @@ ts_err sat_metainfo_download_object(struct sat_metainfo *m,
     }
     for (size_t i = 0; err == TS_OK && i < g.seg_count; i++) {
         int64_t bytes = 0;
-        err = segment_download(m, &g.segs[i], a, &resp->segments[i], ac.serials[ac.count], &bytes);
+        err = segment_download(m, &g.segs[i], &x, a, &resp->segments[i], ac.serials[ac.count],
+                               &bytes);
         resp->n_segments = i + 1;
         if (err == TS_OK && bytes > 0) {
             ac.bytes[ac.count++] = bytes;

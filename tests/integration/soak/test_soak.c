@@ -117,6 +117,7 @@ static void replacement_start(int i)
     char log[PLANET_PATH_MAX + 64];
     snprintf(log, sizeof log, "%s/logs/soak-node-%d.log", e2e_planet.dir, i);
     pid_t parent = getpid();
+    fflush(NULL); /* or the child's freopen writes our buffered lines again */
     pid_t pid = fork();
     CHECK(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {

@@ -50,7 +50,7 @@ struct fetch {
     int k;
     uint8_t piece_key[64];
     uint8_t root_piece_id[32]; /* tells whether a retry round fetches the same pieces */
-    size_t piece_offset; /* byte range of every piece */
+    size_t piece_offset;       /* byte range of every piece */
     size_t piece_bytes;
     /* Guarded by mu. */
     size_t *received;
@@ -356,8 +356,8 @@ static ts_err fetch_new(struct ul_download *d, const Tessera__Metainfo__SegmentD
     }
     const struct fetch *c = d->carry;
     for (int i = 0; i < f->carried; i++) { /* no thread writes the old slot any more */
-        memcpy(f->slot->pieces[i], c->slot->pieces[d->held_idx[i]] + (piece_offset - c->piece_offset),
-               piece_bytes);
+        memcpy(f->slot->pieces[i],
+               c->slot->pieces[d->held_idx[i]] + (piece_offset - c->piece_offset), piece_bytes);
         f->received[i] = piece_bytes;
         f->done[i] = true;
     }
@@ -481,8 +481,7 @@ static ts_err segment_keys(struct ul_download *d, const Tessera__Metainfo__Segme
     return TS_OK;
 }
 
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset,
-                         bool retry);
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset, bool retry);
 
 /* Moves to the segment holding d->pos, fetching more segment pages when needed. */
 static ts_err segment_next(struct ul_download *d)
@@ -675,8 +674,8 @@ static ts_err segment_unreadable(struct ul_download *d, uint32_t index, ts_err e
                    "segment %u: not enough pieces: %d piece holders failed (last error: %s), %d "
                    "pieces in hand, %d needed, after %d retries",
                    index, d->failed_count,
-                   d->last_piece_err != TS_OK ? ts_strerror(d->last_piece_err) : "none", d->held_count,
-                   k, d->refetches);
+                   d->last_piece_err != TS_OK ? ts_strerror(d->last_piece_err) : "none",
+                   d->held_count, k, d->refetches);
 }
 
 /* Makes the window holding d->pos current. */
@@ -743,8 +742,7 @@ static ts_err window_fill(struct ul_download *d)
 /* plain_offset > 0: start at the segment holding that byte (multipart objects have segments of
  * any size); cursor is then only the answer of satellites without that field. retry: only the
  * segment at cursor, without the holders that failed and the pieces in hand. */
-static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset,
-                         bool retry)
+static ts_err fetch_page(struct ul_download *d, uint64_t cursor, uint64_t plain_offset, bool retry)
 {
     ProtobufCBinaryData ids[TS_EC_SHARES_MAX];
     uint32_t nums[TS_EC_SHARES_MAX];

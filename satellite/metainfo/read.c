@@ -239,9 +239,9 @@ static size_t offer_count(const struct sat_redundancy *r, const struct exclusion
     return want < usable ? want : usable;
 }
 
-static ts_err limit_add(struct sat_metainfo *m, struct sat_limit_params *p, const struct sat_node *n,
-                        uint32_t piece_num, struct ts_buf *b, Tessera__Metainfo__SegmentDownload *d,
-                        struct sat_arena *a)
+static ts_err limit_add(struct sat_metainfo *m, struct sat_limit_params *p,
+                        const struct sat_node *n, uint32_t piece_num, struct ts_buf *b,
+                        Tessera__Metainfo__SegmentDownload *d, struct sat_arena *a)
 {
     ts_buf_clear(b);
     ts_err err = sat_limit_create(p, m->identity, n->id, piece_num, b);
@@ -259,7 +259,7 @@ static ts_err limit_add(struct sat_metainfo *m, struct sat_limit_params *p, cons
     l->piece_num = piece_num;
     d->limits[d->n_limits++] = l;
     return l->limit.data == NULL || l->node_id.data == NULL || l->address == NULL ? TS_ERR_NOMEM
-                                                                                   : TS_OK;
+                                                                                  : TS_OK;
 }
 
 /* Fills the GET limits of one remote segment: usable holders, fresh and audit-clean ones first,

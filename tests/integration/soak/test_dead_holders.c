@@ -6,8 +6,8 @@
  * contact 2 h ago: usable, but offered after fresh holders), so every first round of t = 5 limits
  * gets the dead holders and at most one live one. Every download must succeed through the retry
  * path (DownloadObject with exclude_node_ids / exclude_piece_nums), which the satellite's log
- * proves ran. With one more holder killed (k - 1 alive) it fails with NOT_ENOUGH_SHARES and a detail
- * naming how many holders failed. Usage: test_dead_holders sqlite|postgres <ip-base>
+ * proves ran. With one more holder killed (k - 1 alive) it fails with NOT_ENOUGH_SHARES and a
+ * detail naming how many holders failed. Usage: test_dead_holders sqlite|postgres <ip-base>
  */
 #define _XOPEN_SOURCE 700
 #include <signal.h>
@@ -108,8 +108,8 @@ static ts_err stale_fn(struct ts_db_conn *c, void *ctx)
     ts_err err = TS_OK;
     for (int i = 0; err == TS_OK && i < u->count; i++) {
         int64_t n = 0;
-        err = sat_sql_exec(c, &n, "UPDATE nodes SET last_contact_success = $1 WHERE id = $2",
-                           "ib", u->when, u->ids[i].bytes, (size_t)TS_NODE_ID_SIZE);
+        err = sat_sql_exec(c, &n, "UPDATE nodes SET last_contact_success = $1 WHERE id = $2", "ib",
+                           u->when, u->ids[i].bytes, (size_t)TS_NODE_ID_SIZE);
         err = err == TS_OK && n != 1 ? TS_ERR_NOT_FOUND : err;
     }
     return err;

@@ -298,6 +298,22 @@ static void wait_repaired(int64_t timeout_ms)
     }
 }
 
+/* Retry rounds the satellite served (DownloadObject with exclusions, satellite/metainfo/read.c). */
+static int retry_rounds_logged(void)
+{
+    char path[PLANET_PATH_MAX + 64], line[2048];
+    snprintf(path, sizeof path, "%s/logs/satellite.log", e2e_planet.dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        n += strstr(line, "download retry") != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
 static void print_status(void)
 {
     const char *args[] = {"status", NULL};
@@ -327,16 +343,15 @@ int main(int argc, char **argv)
     CHECK(node_bin != NULL && access(node_bin, X_OK) == 0, "TS_NODE_BIN must name tessera-node");
     snprintf(soak.node_bin, sizeof soak.node_bin, "%s", node_bin);
 
-    struct planet_opts o = {.test_name = "soak.churn",
-                            .nodes = soak.planet_nodes,
-                            .rs = "4/8/10/12",
-                            .ip_base = soak.ip_base,
-                            .settings = {"durability.loop_interval_s=2",
-                                         "durability.audit_pause_ms=50",
-                                         "durability.audit_workers=2",
-                                         "durability.audit_timeout_ms=3000",
-                                         "durability.idle_poll_ms=200",
-                                         "durability.repair_retry_s=2", "node_cache_s=2", NULL}};
+    struct planet_opts o = {
+        .test_name = "soak.churn",
+        .nodes = soak.planet_nodes,
+        .rs = "4/8/10/12",
+        .ip_base = soak.ip_base,
+        .settings = {"durability.loop_interval_s=2", "durability.audit_pause_ms=50",
+                     "durability.audit_workers=2", "durability.audit_timeout_ms=3000",
+                     "durability.idle_poll_ms=200", "durability.repair_retry_s=2", "node_cache_s=2",
+                     NULL}};
     CHECK(planet_start(&e2e_planet, &o) == 0, "the network did not start");
     atexit(kill_replacements); /* runs before the planet's own exit handler */
     char path[PLANET_PATH_MAX + 32];
@@ -385,7 +400,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < soak.object_count; i++) {
         bad += !download_check(pr, &soak.objects[i], "final download");
     }
-    printf("final check: %d objects, %d not identical\n", soak.object_count, bad);
+    printf("final check: %d objects, %d not identical; download retry rounds served: %d\n",
+           soak.object_count, bad, retry_rounds_logged());
     CHECK(bad == 0, "%d of %d objects did not come back identical", bad, soak.object_count);
     CHECK(atomic_load(&soak.download_failures) == 0, "%d downloads failed during churn; first: %s",
           atomic_load(&soak.download_failures), soak.first_error);

@@ -47,28 +47,28 @@ struct sim_opts {
     char dir[SIM_PATH_MAX]; /* network directory (absolute) */
     bool dir_is_temp;       /* created by us: removed at exit unless keep */
     bool keep;
-    int nodes;              /* 1..SIM_NODES_MAX */
-    char rs[64];            /* "k/m/o/n", optional "-SB"; "" = 4/6/8/10 */
-    char postgres_url[1024]; /* "" = SQLite in dir */
-    int ip_base;            /* B in 127.B.X.1, 0..255 */
-    int difficulty;         /* node and satellite identity difficulty */
+    int nodes;                        /* 1..SIM_NODES_MAX */
+    char rs[64];                      /* "k/m/o/n", optional "-SB"; "" = 4/6/8/10 */
+    char postgres_url[1024];          /* "" = SQLite in dir */
+    int ip_base;                      /* B in 127.B.X.1, 0..255 */
+    int difficulty;                   /* node and satellite identity difficulty */
     char satellite_bin[SIM_PATH_MAX]; /* paths of the programs (see sim_main.c: found beside */
     char node_bin[SIM_PATH_MAX];      /* tessera-sim in a build tree or install dir, or set */
     char cli_bin[SIM_PATH_MAX];       /* with TESSERA_{SATELLITE,NODE,CLI,GATEWAY}_BIN) */
     char gateway_bin[SIM_PATH_MAX];   /* "" = not built: no gateway */
     bool no_gateway;                  /* --no-gateway */
-    char sat_settings[16][128]; /* extra satellite config lines "key=value" (--set) */
+    char sat_settings[16][128];       /* extra satellite config lines "key=value" (--set) */
     int sat_settings_count;
     char node_allocated[32]; /* --allocated for every node, "" = node default */
     bool quiet;              /* no per-component lines (tests) */
 };
 
 struct sim_node {
-    int index;                /* 1..N */
-    char host[32];            /* 127.B.X.1 */
-    char dir[SIM_PATH_MAX];   /* dir/nodes/<index> */
+    int index;              /* 1..N */
+    char host[32];          /* 127.B.X.1 */
+    char dir[SIM_PATH_MAX]; /* dir/nodes/<index> */
     struct ts_node_id id;
-    uint16_t port;            /* from the node's ready file */
+    uint16_t port; /* from the node's ready file */
     uint16_t dashboard_port;
     struct sim_proc proc;
 };

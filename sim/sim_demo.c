@@ -72,7 +72,8 @@ static ts_err cli(const struct sim_net *net, const char *log, char *const args[]
     if (out[0] != 0) {
         printf("%s\n", out);
     }
-    printf("  (%s, %lld ms)\n", err == TS_OK ? "ok" : "FAILED", (long long)(ts_monotonic_ms() - t0));
+    printf("  (%s, %lld ms)\n", err == TS_OK ? "ok" : "FAILED",
+           (long long)(ts_monotonic_ms() - t0));
     fflush(stdout);
     return err;
 }
@@ -190,7 +191,8 @@ void sim_demo_s3(const struct sim_net *net)
 {
     static char out[DEMO_OUTPUT_MAX];
     char tool[SIM_PATH_MAX], log[SIM_PATH_MAX], user[2 * sizeof net->gw_key_id], url[160];
-    if (net->gw_url[0] == 0 || sim_path(log, sizeof log, net->opts.dir, "logs/demo-s3.log") != TS_OK) {
+    if (net->gw_url[0] == 0 ||
+        sim_path(log, sizeof log, net->opts.dir, "logs/demo-s3.log") != TS_OK) {
         return;
     }
     printf("\n=== demo: the bucket through the S3 gateway %s (log %s)\n", net->gw_url, log);
@@ -203,9 +205,13 @@ void sim_demo_s3(const struct sim_net *net)
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     snprintf(user, sizeof user, "%s:%s", net->gw_key_id, net->gw_secret);
     snprintf(url, sizeof url, "%s/demo/", net->gw_url);
-    char *aws[] = {tool, "s3", "ls", "s3://demo/", NULL};
-    char *curl[] = {tool, "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", user,
-                    url, NULL};
+    /* Bounded, so a stuck tool cannot hold the demo (and a Ctrl-C) for minutes. */
+    char *aws[] = {
+        tool, "s3", "ls", "s3://demo/", "--cli-connect-timeout", "5", "--cli-read-timeout",
+        "30", NULL};
+    char *curl[] = {
+        tool,     "-sS", "--fail", "--max-time", "30", "--aws-sigv4", "aws:amz:us-east-1:s3",
+        "--user", user,  url,      NULL};
     char *const *argv = NULL;
     if (find_on_path("aws", tool, sizeof tool)) {
         printf("$ set -a; . %s; set +a; aws s3 ls s3://demo/\n", net->gw_env_path);
@@ -241,7 +247,8 @@ void sim_demo_print_usage(const struct sim_net *net, const char *grant)
            "  %s ls ts://demo\n"
            "  %s cp ./some-file ts://demo/some-file\n"
            "  %s cp ts://demo/hello.bin ./hello.bin\n"
-           "or, in your own config: tessera access import mynet %s/access && tessera access use mynet\n"
+           "or, in your own config: tessera access import mynet %s/access && tessera access use "
+           "mynet\n"
            "Nodes: %s/nodes/<X> (storage, config; node X listens on 127.%d.X.1). "
            "Satellite: %s/satellite.\n\n",
            net->opts.dir, net->opts.dir, net->opts.cli_bin, net->opts.cli_bin, net->opts.cli_bin,

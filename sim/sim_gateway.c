@@ -1,5 +1,6 @@
 /* The network's S3 gateway: tessera-gateway with a credential store in D/gateway, the sim's grant
- * registered there once, readiness by ready file + GET /-/health, and D/gateway.env for S3 tools. */
+ * registered there once, readiness by ready file + GET /-/health, and D/gateway.env for S3 tools.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -103,11 +104,10 @@ static ts_err register_credentials(struct sim_net *net)
         return err;
     }
     char *argv[] = {net->opts.gateway_bin, "register", "--store", net->gw_store,
-                    "--access-file", access, NULL};
+                    "--access-file",       access,     NULL};
     err = sim_proc_run(argv, log, out, sizeof out);
-    if (err == TS_OK &&
-        (!find_value(out, "access_key_id", net->gw_key_id, sizeof net->gw_key_id) ||
-         !find_value(out, "secret_key", net->gw_secret, sizeof net->gw_secret))) {
+    if (err == TS_OK && (!find_value(out, "access_key_id", net->gw_key_id, sizeof net->gw_key_id) ||
+                         !find_value(out, "secret_key", net->gw_secret, sizeof net->gw_secret))) {
         ts_log_error(LOG, "tessera-gateway register printed no credentials; see %s", log);
         err = TS_ERR_MALFORMED;
     }
@@ -130,9 +130,9 @@ static bool healthy(const char *host, uint16_t port)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     char req[160], answer[HEALTH_ANSWER_MAX];
-    int req_len = snprintf(req, sizeof req,
-                           "GET /-/health HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
-                           host, port);
+    int req_len =
+        snprintf(req, sizeof req,
+                 "GET /-/health HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n", host, port);
     size_t used = 0;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
         send(fd, req, (size_t)req_len, MSG_NOSIGNAL) == req_len) {
@@ -174,9 +174,8 @@ static ts_err wait_healthy(struct sim_net *net)
         }
         if (sim_proc_reap(&net->gateway)) {
             ts_log_error(LOG, "the gateway exited during startup (status %d); see %s",
-                         WIFEXITED(net->gateway.exit_status)
-                             ? WEXITSTATUS(net->gateway.exit_status)
-                             : -1,
+                         WIFEXITED(net->gateway.exit_status) ? WEXITSTATUS(net->gateway.exit_status)
+                                                             : -1,
                          net->gateway.log_path);
             return TS_ERR_UNAVAILABLE;
         }
@@ -223,8 +222,8 @@ ts_err sim_gateway_init(struct sim_net *net)
         err = sim_path(net->gw_env_path, sizeof net->gw_env_path, net->opts.dir, "gateway.env");
     }
     if (err == TS_OK) {
-        err = sim_path(net->gw_ready_path, sizeof net->gw_ready_path, net->opts.dir,
-                       "gateway.ready");
+        err =
+            sim_path(net->gw_ready_path, sizeof net->gw_ready_path, net->opts.dir, "gateway.ready");
     }
     return err;
 }
@@ -247,9 +246,15 @@ ts_err sim_gateway_start(struct sim_net *net)
     char listen[64];
     snprintf(listen, sizeof listen, "%s:%u", net->sat_host, net->gw_port);
     unlink(net->gw_ready_path);
-    char *argv[] = {net->opts.gateway_bin, "run",          "--listen",
-                    listen,                "--store",      net->gw_store,
-                    "--ready-file",        net->gw_ready_path, "--allow-register",
+    char *argv[] = {net->opts.gateway_bin,
+                    "run",
+                    "--listen",
+                    listen,
+                    "--store",
+                    net->gw_store,
+                    "--ready-file",
+                    net->gw_ready_path,
+                    "--allow-register",
                     NULL};
     int64_t t0 = ts_monotonic_ms();
     err = sim_proc_start(&net->gateway, argv);

@@ -295,8 +295,8 @@ int main(int argc, char **argv)
     ts_err err = find_program("TESSERA_SATELLITE_BIN", "satellite", "tessera-satellite",
                               o.satellite_bin, sizeof o.satellite_bin);
     if (err == TS_OK) {
-        err = find_program("TESSERA_NODE_BIN", "node", "tessera-node", o.node_bin,
-                           sizeof o.node_bin);
+        err =
+            find_program("TESSERA_NODE_BIN", "node", "tessera-node", o.node_bin, sizeof o.node_bin);
     }
     if (err != TS_OK) {
         fprintf(stderr, "tessera-sim: cannot find tessera-satellite and tessera-node (build them,"

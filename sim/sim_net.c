@@ -376,8 +376,8 @@ void sim_net_print(const struct sim_net *net)
            (int)net->satellite.pid, net->satellite.log_path);
     for (int i = 0; i < net->opts.nodes; i++) {
         const struct sim_node *n = &net->nodes[i];
-        printf("node %-4d  %s:%u  dashboard %s:%u  pid %d  log %s\n", n->index, n->host,
-               n->port, n->host, n->dashboard_port, (int)n->proc.pid, n->proc.log_path);
+        printf("node %-4d  %s:%u  dashboard %s:%u  pid %d  log %s\n", n->index, n->host, n->port,
+               n->host, n->dashboard_port, (int)n->proc.pid, n->proc.log_path);
     }
     fflush(stdout);
 }
@@ -388,8 +388,8 @@ static void report_exit(const struct sim_proc *p)
         ts_log_warn(LOG, "%s exited: killed by signal %d (log %s)", p->name,
                     WTERMSIG(p->exit_status), p->log_path);
     } else {
-        ts_log_warn(LOG, "%s exited with status %d (log %s)", p->name,
-                    WEXITSTATUS(p->exit_status), p->log_path);
+        ts_log_warn(LOG, "%s exited with status %d (log %s)", p->name, WEXITSTATUS(p->exit_status),
+                    p->log_path);
     }
 }
 
@@ -407,7 +407,7 @@ void sim_net_wait(struct sim_net *net)
             }
         }
         for (int i = 0; i <= net->opts.nodes + 1; i++) {
-            struct sim_proc *p = i == 0                    ? &net->satellite
+            struct sim_proc *p = i == 0                     ? &net->satellite
                                  : i == net->opts.nodes + 1 ? &net->gateway
                                                             : &net->nodes[i - 1].proc;
             bool gone = sim_proc_reap(p);

@@ -19,8 +19,7 @@
 extern char **environ;
 
 /* In the child, between fork and exec: only async-signal-safe calls. envp NULL = inherit. */
-static void child_exec(char *const argv[], char *const envp[], int out_fd, int err_fd,
-                       pid_t parent)
+static void child_exec(char *const argv[], char *const envp[], int out_fd, int err_fd, pid_t parent)
 {
     /* A hard stop of the sim (SIGKILL, crash) must not leave orphans. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -60,8 +60,8 @@ static void put_ok(struct ul_project *pr, const char *bucket, const char *key, u
                    uint64_t seed)
 {
     ul_err err = e2e_put(pr, bucket, key, size, seed, NULL, NULL);
-    CHECK(err == UL_OK, "upload %s/%s (%llu bytes): %s (%s)", bucket, key,
-          (unsigned long long)size, ul_errname(err), ul_error_detail());
+    CHECK(err == UL_OK, "upload %s/%s (%llu bytes): %s (%s)", bucket, key, (unsigned long long)size,
+          ul_errname(err), ul_error_detail());
 }
 
 static void get_ok(struct ul_project *pr, const char *bucket, const char *key, uint64_t offset,
@@ -111,9 +111,18 @@ static void scenario_objects(void)
      * bytes of ciphertext, segments 64 MiB; cross each boundary and read past the end. */
     const uint64_t seg = 64 * MiB;
     const struct range ranges[] = {
-        {0, 1},          {7423, 2},        {7424, 7424},       {1023, 2},
-        {5000, 20000},   {seg - 1, 2},     {seg - 100000, 300000}, {seg, 1},
-        {2 * seg - 7, 7424 * 3}, {big - 1, 1}, {big - 10, 100}, {big, 10},
+        {0, 1},
+        {7423, 2},
+        {7424, 7424},
+        {1023, 2},
+        {5000, 20000},
+        {seg - 1, 2},
+        {seg - 100000, 300000},
+        {seg, 1},
+        {2 * seg - 7, 7424 * 3},
+        {big - 1, 1},
+        {big - 10, 100},
+        {big, 10},
         {3 * MiB + 5, 0},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
@@ -186,8 +195,7 @@ static void scenario_listing(void)
     }
     struct listed l;
     list(pr, "list", NULL, NULL, true, &l);
-    CHECK(l.count == (int)nkeys + 10, "recursive listing: %d items, want %zu", l.count,
-          nkeys + 10);
+    CHECK(l.count == (int)nkeys + 10, "recursive listing: %d items, want %zu", l.count, nkeys + 10);
     for (size_t i = 0; i < nkeys; i++) {
         CHECK(has(&l, keys[i], false), "recursive listing misses %s", keys[i]);
     }
@@ -216,8 +224,7 @@ static void scenario_listing(void)
     list(pr, "list", "p/", all.keys[3], true, &rest);
     CHECK(rest.count == 6, "after cursor %s: %d items, want 6", all.keys[3], rest.count);
     for (int i = 0; i < rest.count; i++) {
-        CHECK(strcmp(rest.keys[i], all.keys[4 + i]) == 0, "cursor listing order differs at %d",
-              i);
+        CHECK(strcmp(rest.keys[i], all.keys[4 + i]) == 0, "cursor listing order differs at %d", i);
     }
     printf("listing: prefix, delimiter, 3-item pages and cursors correct\n");
     ul_project_close(pr);
@@ -241,8 +248,7 @@ static void kill_during(uint64_t written, void *arg)
             CHECK(planet_kill_node(&e2e_planet, k->victims[i], SIGKILL) == 0, "kill node %d",
                   k->victims[i]);
         }
-        printf("killed %d nodes after %llu bytes written\n", k->count,
-               (unsigned long long)written);
+        printf("killed %d nodes after %llu bytes written\n", k->count, (unsigned long long)written);
     }
 }
 
@@ -349,8 +355,7 @@ static void scenario_threshold(void)
     CHECK(err == UL_ERR_NOT_ENOUGH_SHARES, "k-1 nodes: got %s (%s), want NOT_ENOUGH_SHARES",
           ul_errname(err), ul_error_detail());
     CHECK(strstr(ul_strerror(err), "not enough") != NULL, "message: %s", ul_strerror(err));
-    printf("k-1 nodes alive: %s: %s (%s)\n", ul_errname(err), ul_strerror(err),
-           ul_error_detail());
+    printf("k-1 nodes alive: %s: %s (%s)\n", ul_errname(err), ul_strerror(err), ul_error_detail());
     ul_project_close(pr);
 }
 
@@ -365,8 +370,8 @@ static struct ul_project *share(struct ul_project *root_unused, const char *gran
     struct ul_project *pr = NULL;
     struct ul_share_prefix sp = {bucket, prefix};
     CHECK_OK(ul_access_parse(grant, &parent));
-    CHECK_OK(ul_access_share(parent, perm, bucket != NULL ? &sp : NULL, bucket != NULL ? 1 : 0,
-                             &child));
+    CHECK_OK(
+        ul_access_share(parent, perm, bucket != NULL ? &sp : NULL, bucket != NULL ? 1 : 0, &child));
     CHECK_OK(ul_project_open(child, NULL, &pr));
     ul_access_free(child);
     ul_access_free(parent);
@@ -398,8 +403,11 @@ static void access_restricted(struct ul_project *root)
 
 static void access_not_after(struct ul_project *root)
 {
-    struct ul_permission all = {.allow_download = true, .allow_upload = true, .allow_list = true,
-                                .allow_delete = true, .not_after_s = e2e_now_s() + 3};
+    struct ul_permission all = {.allow_download = true,
+                                .allow_upload = true,
+                                .allow_list = true,
+                                .allow_delete = true,
+                                .not_after_s = e2e_now_s() + 3};
     struct ul_project *pr = share(root, e2e_planet.grant, &all, "acc", NULL);
     get_ok(pr, "acc", "ok/a", 0, -1, 11, 20000);
     while (e2e_now_s() <= all.not_after_s + 1) {
@@ -416,8 +424,8 @@ static void access_not_after(struct ul_project *root)
 static void access_revoked(void)
 {
     char key[1024], url[1024], out[256];
-    const char *create[] = {"apikey", "create", "--project", e2e_planet.project_id, "--name",
-                            "second", NULL};
+    const char *create[] = {"apikey", "create", "--project", e2e_planet.project_id,
+                            "--name", "second", NULL};
     CHECK(planet_satellite_admin(&e2e_planet, create, key, sizeof key) == 0,
           "apikey create failed");
     char path[PLANET_PATH_MAX + 32];
@@ -553,8 +561,7 @@ static void scenario_production(void)
 static void cli_ok(const char *const args[], char *out, size_t size)
 {
     int rc = planet_cli(&e2e_planet, args, out, size);
-    CHECK(rc == 0, "tessera %s %s: exit %d: %s", args[0], args[1] != NULL ? args[1] : "", rc,
-          out);
+    CHECK(rc == 0, "tessera %s %s: exit %d: %s", args[0], args[1] != NULL ? args[1] : "", rc, out);
 }
 
 /* ul_project_stats: a remote upload handshakes with the satellite and >= o nodes; an inline
@@ -644,8 +651,15 @@ static int gw_curl(const char *extra[], const char *bucket_key, char *out, size_
     char user[2 * PLANET_GATEWAY_FIELD_MAX + 2], url[PLANET_GATEWAY_FIELD_MAX + 256];
     snprintf(user, sizeof user, "%s:%s", e2e_planet.gateway_key_id, e2e_planet.gateway_secret);
     snprintf(url, sizeof url, "%s/%s", e2e_planet.gateway_url, bucket_key);
-    const char *argv[24] = {"curl",   "-sS",  "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3",
-                            "--user", user, "-H",     "x-amz-content-sha256: UNSIGNED-PAYLOAD"};
+    const char *argv[24] = {"curl",
+                            "-sS",
+                            "--fail",
+                            "--aws-sigv4",
+                            "aws:amz:us-east-1:s3",
+                            "--user",
+                            user,
+                            "-H",
+                            "x-amz-content-sha256: UNSIGNED-PAYLOAD"};
     int n = 9;
     for (int i = 0; extra[i] != NULL && n < 22; i++) {
         argv[n++] = extra[i];
@@ -900,8 +914,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], scenarios[i].name) == 0) {
             scenarios[i].run();
             if (planet_stop(&e2e_planet) != 0) {
-                printf("FAIL %s (%s): a component reported a sanitizer error\n", argv[1],
-                       test_db);
+                printf("FAIL %s (%s): a component reported a sanitizer error\n", argv[1], test_db);
                 return 1;
             }
             printf("PASS %s (%s)\n", argv[1], test_db);

@@ -150,8 +150,8 @@ static int postgres_url(const struct planet *p, char **url)
     for (const char *s = p->name; *s != 0 && n + 1 < sizeof schema; s++) {
         char c = *s;
         schema[n++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c
-                      : (c >= 'A' && c <= 'Z')                          ? (char)(c - 'A' + 'a')
-                                                                        : '_';
+                      : (c >= 'A' && c <= 'Z')                         ? (char)(c - 'A' + 'a')
+                                                                       : '_';
     }
     schema[n] = 0;
     ts_err err = ts_db_pg_fresh_schema_url(base, schema, url);
@@ -235,8 +235,9 @@ static int wait_ready(struct planet *p, int generation)
         }
         int status = 0;
         if (waitpid(p->sim_pid, &status, WNOHANG) == p->sim_pid) {
-            fprintf(stderr, "planet %s: tessera-sim exited (status %d) before the network was "
-                            "ready; see %s/logs/sim.log\n",
+            fprintf(stderr,
+                    "planet %s: tessera-sim exited (status %d) before the network was "
+                    "ready; see %s/logs/sim.log\n",
                     p->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, p->dir);
             p->sim_pid = 0;
             return -1;
@@ -334,8 +335,8 @@ static int read_gateway_env(struct planet *p)
         env_value(text, "AWS_SECRET_ACCESS_KEY", p->gateway_secret, sizeof p->gateway_secret) !=
             0 ||
         p->gateway_pid <= 0) {
-        fprintf(stderr, "planet %s: no gateway (is tessera-gateway built?); see %s/logs\n",
-                p->name, p->dir);
+        fprintf(stderr, "planet %s: no gateway (is tessera-gateway built?); see %s/logs\n", p->name,
+                p->dir);
         return -1;
     }
     return 0;
@@ -452,7 +453,9 @@ static void kill_leftover(const struct planet *p, pid_t pid)
 }
 
 static const char *const sanitizer_markers[] = {
-    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
     "WARNING: ThreadSanitizer",
 };
 
@@ -702,8 +705,7 @@ static int run_capture(char *const argv[], const char *config_dir, const char *e
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int planet_satellite_admin(struct planet *p, const char *const args[], char *out,
-                           size_t out_size)
+int planet_satellite_admin(struct planet *p, const char *const args[], char *out, size_t out_size)
 {
     char *argv[24];
     int n = 0;

@@ -23,11 +23,11 @@
 #define PLANET_GRANT_MAX (64 * 1024)
 
 struct planet_opts {
-    const char *test_name; /* names the temp dir, the PostgreSQL schema and the kept logs */
-    int nodes;             /* 0 = 10 */
-    const char *rs;        /* NULL = the sim default 4/6/8/10 */
-    bool postgres;         /* satellite DB on the ctest PostgreSQL fixture */
-    int ip_base;           /* 127.<ip_base>.X.1: give concurrent tests distinct values */
+    const char *test_name;   /* names the temp dir, the PostgreSQL schema and the kept logs */
+    int nodes;               /* 0 = 10 */
+    const char *rs;          /* NULL = the sim default 4/6/8/10 */
+    bool postgres;           /* satellite DB on the ctest PostgreSQL fixture */
+    int ip_base;             /* 127.<ip_base>.X.1: give concurrent tests distinct values */
     const char *settings[8]; /* extra satellite config lines "key=value", NULL-terminated */
     bool gateway;            /* also start the sim's S3 gateway (see struct planet gateway_*) */
 };
@@ -47,7 +47,7 @@ struct planet {
     pid_t sat_pid;
     int nodes;
     pid_t node_pids[PLANET_NODES_MAX + 1]; /* 1-based; 0 = not running */
-    int generation;                         /* restarts so far */
+    int generation;                        /* restarts so far */
     bool failed;
     /* With planet_opts.gateway: from D/gateway.env once ready ("" otherwise). The endpoint
      * stays the same across planet_revive. gateway_env is the file for `set -a; . FILE`. */
@@ -89,8 +89,7 @@ int planet_node_first_piece(const struct planet *p, int index, char *out);
 
 /* Runs a satellite admin command (`tessera-satellite <args> --dir <satellite dir>`), stdout into
  * out (NUL-terminated, trailing newline removed). Returns the exit status (0 = ok). */
-int planet_satellite_admin(struct planet *p, const char *const args[], char *out,
-                           size_t out_size);
+int planet_satellite_admin(struct planet *p, const char *const args[], char *out, size_t out_size);
 /* Runs the tessera CLI with TESSERA_CONFIG_DIR inside the planet; stdout+stderr into out. Returns
  * the exit status, or -1 if it could not run. */
 int planet_cli(struct planet *p, const char *const args[], char *out, size_t out_size);

@@ -39,6 +39,7 @@
 #define OBJECTS_MAX 4096   /* objects uploaded during a run */
 #define KILL_EVERY_MS 5000 /* one node replaced this often */
 #define STATUS_MAX (256 * 1024)
+#define REPAIR_THRESHOLD 8 /* m of 4/8/10/12 */
 
 struct object {
     char key[64];
@@ -275,8 +276,21 @@ static long long json_int(const char *json, const char *key)
     return at != NULL ? strtoll(at + strlen(pat), NULL, 10) : -1;
 }
 
-/* Waits (bounded) until the satellite has no repair queued and finished a loop pass that began
- * after the churn stopped. */
+/* The fewest healthy pieces of any segment in the status histogram; -1 when it is empty. */
+static long long histogram_min(const char *json)
+{
+    const char *at = strstr(json, "\"histogram\":");
+    long long min = -1;
+    while (at != NULL && (at = strstr(at, "\"healthy\":")) != NULL) {
+        at += strlen("\"healthy\":");
+        long long h = strtoll(at, NULL, 10);
+        min = min < 0 || h < min ? h : min;
+    }
+    return min;
+}
+
+/* Waits (bounded) until the satellite has no repair queued and a loop pass that began after the
+ * churn stopped found every segment above the repair threshold. */
 static void wait_repaired(int64_t timeout_ms)
 {
     long long pass0 = json_int(status_json(), "pass");
@@ -285,13 +299,15 @@ static void wait_repaired(int64_t timeout_ms)
         const char *j = status_json();
         long long queue = json_int(j, "repair_queue");
         long long pass = json_int(j, "pass");
-        if (queue == 0 && pass >= pass0 + 2) {
-            printf("repair queue empty at loop pass %lld\n", pass);
+        long long min = histogram_min(j);
+        if (queue == 0 && pass >= pass0 + 2 && min > REPAIR_THRESHOLD) {
+            printf("repaired: queue empty, every segment has >= %lld healthy pieces (pass %lld)\n",
+                   min, pass);
             return;
         }
         if (now_ms() > deadline) {
-            printf("repair queue still %lld after %lld s (pass %lld)\n", queue,
-                   (long long)timeout_ms / 1000, pass);
+            printf("after %lld s: repair queue %lld, fewest healthy pieces %lld (pass %lld)\n",
+                   (long long)timeout_ms / 1000, queue, min, pass);
             return;
         }
         e2e_sleep_ms(1000);

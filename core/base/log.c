@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 #include "base/log.h"
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-static int level_current = -1;
+/* -1 until the first use reads TS_LOG_LEVEL; atomic because every thread logs. */
+static _Atomic int level_current = -1;
 
 static enum ts_log_level level_from_env(void)
 {
@@ -28,15 +30,18 @@ static enum ts_log_level level_from_env(void)
 
 void ts_log_set_level(enum ts_log_level level)
 {
-    level_current = (int)level;
+    atomic_store_explicit(&level_current, (int)level, memory_order_relaxed);
 }
 
 enum ts_log_level ts_log_get_level(void)
 {
-    if (level_current < 0) {
-        level_current = (int)level_from_env();
+    int level = atomic_load_explicit(&level_current, memory_order_relaxed);
+    if (level < 0) {
+        /* Two threads may both read the environment; they store the same value. */
+        level = (int)level_from_env();
+        atomic_store_explicit(&level_current, level, memory_order_relaxed);
     }
-    return (enum ts_log_level)level_current;
+    return (enum ts_log_level)level;
 }
 
 void ts_log(enum ts_log_level level, const char *component, const char *fmt, ...)

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +31,28 @@ int ts_ct_equal(const void *a, const void *b, size_t len)
     return diff == 0;
 }
 
+static int64_t clock_offset_s; /* written once under clock_offset_once */
+static pthread_once_t clock_offset_once = PTHREAD_ONCE_INIT;
+
+static void clock_offset_load(void)
+{
+    const char *s = getenv("TS_TEST_CLOCK_OFFSET_S");
+    if (s == NULL) {
+        return;
+    }
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (end != s && *end == 0) {
+        clock_offset_s = v;
+    }
+}
+
+/* The offset is read from the environment once per process; pthread_once makes the first read
+ * safe when several threads ask the time at once. */
 static int64_t test_clock_offset_s(void)
 {
-    static int64_t offset;
-    static int loaded;
-    if (!loaded) {
-        const char *s = getenv("TS_TEST_CLOCK_OFFSET_S");
-        if (s != NULL) {
-            char *end = NULL;
-            long long v = strtoll(s, &end, 10);
-            if (end != s && *end == 0) {
-                offset = v;
-            }
-        }
-        loaded = 1;
-    }
-    return offset;
+    pthread_once(&clock_offset_once, clock_offset_load);
+    return clock_offset_s;
 }
 
 int64_t ts_time_now_ms(void)

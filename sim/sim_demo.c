@@ -250,8 +250,18 @@ void sim_demo_print_usage(const struct sim_net *net, const char *grant)
            "or, in your own config: tessera access import mynet %s/access && tessera access use "
            "mynet\n"
            "Nodes: %s/nodes/<X> (storage, config; node X listens on 127.%d.X.1). "
-           "Satellite: %s/satellite.\n\n",
+           "Satellite: %s/satellite.\n",
            net->opts.dir, net->opts.dir, net->opts.cli_bin, net->opts.cli_bin, net->opts.cli_bin,
            net->opts.dir, net->opts.dir, net->opts.ip_base, net->opts.dir);
+    if (net->gw_url[0] != 0) {
+        printf("S3 (any S3 tool, same project): set -a; . %s; set +a\n"
+               "  aws s3 ls s3://demo/    aws s3 cp ./some-file s3://demo/some-file\n",
+               net->gw_env_path);
+    }
+    if (net->opts.dir_is_temp && !net->opts.keep) {
+        printf("(%s is removed when the network stops; run with --dir D to keep it)\n",
+               net->opts.dir);
+    }
+    printf("\n");
     fflush(stdout);
 }

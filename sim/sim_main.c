@@ -186,7 +186,7 @@ static ts_err prepare_dir(struct sim_opts *o)
         err = TS_ERR_TOO_LARGE; /* room for "/nodes/254/identity/identity.cert" */
     }
     if (err == TS_OK) {
-        snprintf(o->dir, sizeof o->dir, "%s", real);
+        memcpy(o->dir, real, strlen(real) + 1); /* fits: checked above */
     }
     return err;
 }

@@ -313,6 +313,7 @@ ts_err sat_peer_start(struct sat_peer *p)
         err = sat_gexit_new(p->db, p->pool, &p->cfg.gexit, &p->gexit);
     }
     if (err == TS_OK) {
+        sat_gexit_set_overlay(p->gexit, p->overlay);
         err = sat_gexit_register(p->server, p->gexit);
     }
     if (err == TS_OK) {

@@ -14,6 +14,7 @@
 #include "identity/identity.h"
 #include "satellite/db/satdb.h"
 #include "satellite/gexit/gexit.h"
+#include "satellite/overlay/overlay.h"
 
 #define LOG "satellite.gexit"
 #define PING_METHOD "/tessera.contact.Contact/PingNode"
@@ -63,6 +64,7 @@ struct sat_gexit {
     pthread_cond_t cv;
     atomic_bool stop;
     int64_t passes;
+    struct sat_overlay *overlay; /* borrowed; NULL when unset */
 };
 
 static void status_score(struct sat_gexit_status *s)
@@ -421,6 +423,11 @@ int64_t sat_gexit_passes(struct sat_gexit *g)
     return p;
 }
 
+void sat_gexit_set_overlay(struct sat_gexit *g, struct sat_overlay *ov)
+{
+    g->overlay = ov;
+}
+
 /* ---- RPC ---- */
 
 static ts_err reply(struct ts_rpc_stream *s, const struct sat_gexit_status *st)
@@ -450,6 +457,9 @@ static ts_err handle(struct ts_rpc_stream *s, struct sat_gexit *g, bool initiate
     struct sat_gexit_status st;
     err = initiate ? sat_gexit_initiate(g, node, ts_time_now_s(), &st)
                    : sat_gexit_status_get(g, node, &st);
+    if (initiate && err == TS_OK && g->overlay != NULL) {
+        sat_overlay_invalidate(g->overlay);
+    }
     if (initiate) {
         ts_log_info(LOG, "exit requested err=%s state=%d%s%s", ts_errname(err), (int)st.state,
                     st.reason[0] ? " reason=" : "", st.reason);

@@ -77,6 +77,11 @@ TS_WARN_UNUSED ts_err sat_gexit_check(struct sat_gexit *g, int64_t now_s, int64_
 /* Check passes completed by the thread (tests poll this). */
 int64_t sat_gexit_passes(struct sat_gexit *g);
 
+/* Upload selection to refresh when an exit starts, so an exiting node gets no new pieces even
+ * from a selection cache filled before its exit (borrowed; may stay unset in tests). */
+struct sat_overlay;
+void sat_gexit_set_overlay(struct sat_gexit *g, struct sat_overlay *ov);
+
 /* Registers InitiateExit and GetExitStatus; g outlives the server. */
 TS_WARN_UNUSED ts_err sat_gexit_register(struct ts_rpc_server *srv, struct sat_gexit *g);
 

@@ -14,6 +14,7 @@ struct sat_overlay {
     struct sat_node_candidate *cache; /* owned */
     size_t cache_len;
     int64_t refreshed_ms; /* monotonic; 0 = stale */
+    uint64_t generation;  /* bumped by every invalidation */
     struct sat_rng rng;
 };
 
@@ -50,6 +51,7 @@ void sat_overlay_invalidate(struct sat_overlay *ov)
 {
     pthread_mutex_lock(&ov->mu);
     ov->refreshed_ms = 0;
+    ov->generation++;
     pthread_mutex_unlock(&ov->mu);
 }
 
@@ -75,6 +77,9 @@ static ts_err refresh(struct sat_overlay *ov)
         .online_since = ts_time_now_s() - ov->cfg->online_window_s,
         .free_min = ov->cfg->free_disk_min,
     };
+    pthread_mutex_lock(&ov->mu);
+    uint64_t generation = ov->generation;
+    pthread_mutex_unlock(&ov->mu);
     ts_err err = ts_db_tx_read(ov->db, load_fn, &l);
     if (err != TS_OK) {
         free(l.cands);
@@ -84,7 +89,9 @@ static ts_err refresh(struct sat_overlay *ov)
     free(ov->cache);
     ov->cache = l.cands;
     ov->cache_len = l.count;
-    ov->refreshed_ms = ts_monotonic_ms();
+    /* An invalidation during the read may not be in what was read: leave the cache stale so the
+     * next selection reads again. */
+    ov->refreshed_ms = ov->generation == generation ? ts_monotonic_ms() : 0;
     pthread_mutex_unlock(&ov->mu);
     return TS_OK;
 }

@@ -875,66 +875,87 @@ ul_err ul_upload_set_metadata(struct ul_upload *u, const struct ul_metadata_entr
  * yet), in one batch with CommitObject when it is the object's only segment. */
 static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_resp);
 
+/* Points a CommitObject request at the stream and the sealed metadata u holds. */
+static void commit_object_fill(struct ul_upload *u, Tessera__Metainfo__RequestHeader *h,
+                               Tessera__Metainfo__CommitObjectRequest *req)
+{
+    req->header = h;
+    req->stream_id.data = u->stream_id.data;
+    req->stream_id.len = u->stream_id.len;
+    req->encrypted_metadata.data = u->meta.data;
+    req->encrypted_metadata.len = u->meta.len;
+    req->encrypted_metadata_key.data = u->meta_key;
+    req->encrypted_metadata_key.len = sizeof(u->meta_key);
+    req->encrypted_metadata_nonce.data = u->meta_nonce;
+    req->encrypted_metadata_nonce.len = sizeof(u->meta_nonce);
+}
+
 static ts_err commit_object_call(struct ul_upload *u, ProtobufCMessage **resp)
 {
     Tessera__Metainfo__RequestHeader h;
     ul_meta_header(u->p, &h);
     Tessera__Metainfo__CommitObjectRequest req = TESSERA__METAINFO__COMMIT_OBJECT_REQUEST__INIT;
-    req.header = &h;
-    req.stream_id.data = u->stream_id.data;
-    req.stream_id.len = u->stream_id.len;
-    req.encrypted_metadata.data = u->meta.data;
-    req.encrypted_metadata.len = u->meta.len;
-    req.encrypted_metadata_key.data = u->meta_key;
-    req.encrypted_metadata_key.len = sizeof(u->meta_key);
-    req.encrypted_metadata_nonce.data = u->meta_nonce;
-    req.encrypted_metadata_nonce.len = sizeof(u->meta_nonce);
+    commit_object_fill(u, &h, &req);
     return ul_meta_call(u->p, "CommitObject", &req.base,
                         &tessera__metainfo__commit_object_response__descriptor, resp);
 }
 
-static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_resp)
-{
-    uint8_t key[32], wrapped[TS_WRAPPED_KEY_SIZE], key_nonce[24], nonce[24];
+/* The buffered head sealed as an inline segment under a fresh key wrapped by the KEK; a
+ * MakeInlineSegment request filled by inline_segment_fill points into it. */
+struct inline_seg {
+    uint8_t wrapped[TS_WRAPPED_KEY_SIZE];
+    uint8_t key_nonce[24];
     uint8_t cipher[TS_INLINE_SIZE_MAX + TS_GCM_TAG_SIZE];
+    Tessera__Metainfo__SegmentPosition pos;
+};
+
+/* Encrypts u->head into s and points mi (an initialised request) at it; h is the caller's
+ * header, filled here. The plain key is wiped before returning. */
+static ts_err inline_segment_fill(struct ul_upload *u, struct inline_seg *s,
+                                  Tessera__Metainfo__RequestHeader *h,
+                                  Tessera__Metainfo__MakeInlineSegmentRequest *mi)
+{
+    uint8_t key[32], nonce[24];
     ts_err err = ts_random_bytes(key, sizeof(key));
-    err = err ? err : ts_random_bytes(key_nonce, sizeof(key_nonce));
-    err = err ? err : ts_key_wrap(u->kek, key_nonce, key, wrapped);
+    err = err ? err : ts_random_bytes(s->key_nonce, sizeof(s->key_nonce));
+    err = err ? err : ts_key_wrap(u->kek, s->key_nonce, key, s->wrapped);
     ts_segment_start_nonce((int32_t)u->part, (int32_t)u->seg_index, nonce);
-    err = err ? err : ts_inline_encrypt(key, nonce, u->head, u->head_fill, cipher);
+    err = err ? err : ts_inline_encrypt(key, nonce, u->head, u->head_fill, s->cipher);
     ts_wipe(key, sizeof(key));
     if (err != TS_OK) {
         return err;
     }
+    ul_meta_header(u->p, h);
+    position_set(&s->pos, u->part, u->seg_index);
+    mi->header = h;
+    mi->stream_id.data = u->stream_id.data;
+    mi->stream_id.len = u->stream_id.len;
+    mi->position = &s->pos;
+    mi->encrypted_key_nonce.data = s->key_nonce;
+    mi->encrypted_key_nonce.len = sizeof(s->key_nonce);
+    mi->encrypted_key.data = s->wrapped;
+    mi->encrypted_key.len = sizeof(s->wrapped);
+    mi->encrypted_inline_data.data = s->cipher;
+    mi->encrypted_inline_data.len = u->head_fill + TS_GCM_TAG_SIZE;
+    mi->plain_size = (int64_t)u->head_fill;
+    return TS_OK;
+}
+
+static ts_err inline_and_commit(struct ul_upload *u, ProtobufCMessage **commit_resp)
+{
+    struct inline_seg seg;
     Tessera__Metainfo__RequestHeader h;
-    ul_meta_header(u->p, &h);
-    Tessera__Metainfo__SegmentPosition pos;
-    position_set(&pos, u->part, u->seg_index);
     Tessera__Metainfo__MakeInlineSegmentRequest mi =
         TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
-    mi.header = &h;
-    mi.stream_id.data = u->stream_id.data;
-    mi.stream_id.len = u->stream_id.len;
-    mi.position = &pos;
-    mi.encrypted_key_nonce.data = key_nonce;
-    mi.encrypted_key_nonce.len = sizeof(key_nonce);
-    mi.encrypted_key.data = wrapped;
-    mi.encrypted_key.len = sizeof(wrapped);
-    mi.encrypted_inline_data.data = cipher;
-    mi.encrypted_inline_data.len = u->head_fill + TS_GCM_TAG_SIZE;
-    mi.plain_size = (int64_t)u->head_fill;
+    ts_err err = inline_segment_fill(u, &seg, &h, &mi);
+    if (err != TS_OK) {
+        return err;
+    }
     Tessera__Metainfo__BeginObjectRequest bo;
     Tessera__Metainfo__EncryptionParameters ep;
     begin_object_fill(u, &bo, &ep, &h);
     Tessera__Metainfo__CommitObjectRequest co = TESSERA__METAINFO__COMMIT_OBJECT_REQUEST__INIT;
-    co.header = &h;
-    co.encrypted_metadata.data = u->meta.data;
-    co.encrypted_metadata.len = u->meta.len;
-    co.encrypted_metadata_key.data = u->meta_key;
-    co.encrypted_metadata_key.len = sizeof(u->meta_key);
-    co.encrypted_metadata_nonce.data = u->meta_nonce;
-    co.encrypted_metadata_nonce.len = sizeof(u->meta_nonce);
-    co.stream_id = mi.stream_id;
+    commit_object_fill(u, &h, &co);
     Tessera__Metainfo__BatchRequestItem items[3] = {TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT,
                                                     TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT,
                                                     TESSERA__METAINFO__BATCH_REQUEST_ITEM__INIT};
@@ -1114,34 +1135,14 @@ static ts_err part_etag_seal(struct ul_upload *u)
 /* A part that ends in (or is) a small segment: MakeInlineSegment with the ETag. */
 static ts_err part_inline(struct ul_upload *u)
 {
-    uint8_t key[32], wrapped[TS_WRAPPED_KEY_SIZE], key_nonce[24], nonce[24];
-    uint8_t cipher[TS_INLINE_SIZE_MAX + TS_GCM_TAG_SIZE];
-    ts_err err = ts_random_bytes(key, sizeof(key));
-    err = err ? err : ts_random_bytes(key_nonce, sizeof(key_nonce));
-    err = err ? err : ts_key_wrap(u->kek, key_nonce, key, wrapped);
-    ts_segment_start_nonce((int32_t)u->part, (int32_t)u->seg_index, nonce);
-    err = err ? err : ts_inline_encrypt(key, nonce, u->head, u->head_fill, cipher);
-    ts_wipe(key, sizeof(key));
+    struct inline_seg seg;
+    Tessera__Metainfo__RequestHeader h;
+    Tessera__Metainfo__MakeInlineSegmentRequest mi =
+        TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
+    ts_err err = inline_segment_fill(u, &seg, &h, &mi);
     if (err != TS_OK) {
         return err;
     }
-    Tessera__Metainfo__RequestHeader h;
-    ul_meta_header(u->p, &h);
-    Tessera__Metainfo__SegmentPosition pos;
-    position_set(&pos, u->part, u->seg_index);
-    Tessera__Metainfo__MakeInlineSegmentRequest mi =
-        TESSERA__METAINFO__MAKE_INLINE_SEGMENT_REQUEST__INIT;
-    mi.header = &h;
-    mi.stream_id.data = u->stream_id.data;
-    mi.stream_id.len = u->stream_id.len;
-    mi.position = &pos;
-    mi.encrypted_key_nonce.data = key_nonce;
-    mi.encrypted_key_nonce.len = sizeof(key_nonce);
-    mi.encrypted_key.data = wrapped;
-    mi.encrypted_key.len = sizeof(wrapped);
-    mi.encrypted_inline_data.data = cipher;
-    mi.encrypted_inline_data.len = u->head_fill + TS_GCM_TAG_SIZE;
-    mi.plain_size = (int64_t)u->head_fill;
     mi.encrypted_etag.data = u->etag_sealed.data;
     mi.encrypted_etag.len = u->etag_sealed.len;
     ProtobufCMessage *resp = NULL;

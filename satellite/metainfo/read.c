@@ -53,27 +53,35 @@ ts_err sat_mi_auth_object(struct sat_metainfo *m, const Tessera__Metainfo__Reque
     return err;
 }
 
+/* Authorises op on (bucket, key), runs fn over a get_ctx for them in a transaction of kind tx
+ * and sets *out to the object fn filled, as a protobuf in a. */
+static ts_err object_op(struct sat_metainfo *m, const Tessera__Metainfo__RequestHeader *h,
+                        enum sat_op op, ProtobufCBinaryData bucket, ProtobufCBinaryData key,
+                        ts_err (*tx)(struct ts_db *, ts_db_tx_fn, void *), ts_db_tx_fn fn,
+                        struct sat_arena *a, Tessera__Metainfo__Object **out)
+{
+    struct sat_auth auth;
+    ts_err err = sat_mi_auth_object(m, h, op, bucket, key, &auth);
+    if (err != TS_OK) {
+        return err;
+    }
+    struct get_ctx g = {
+        .project = auth.project_id, .bucket = bucket, .key = key, .o = malloc(sizeof *g.o)};
+    err = g.o == NULL ? TS_ERR_NOMEM : tx(m->db, fn, &g);
+    if (err == TS_OK) {
+        *out = sat_mi_object_pb(a, g.o);
+        err = *out == NULL ? TS_ERR_NOMEM : TS_OK;
+    }
+    free(g.o);
+    return err;
+}
+
 ts_err sat_metainfo_get_object(struct sat_metainfo *m,
                                const Tessera__Metainfo__GetObjectRequest *req,
                                Tessera__Metainfo__GetObjectResponse *resp, struct sat_arena *a)
 {
-    struct sat_auth auth;
-    ts_err err =
-        sat_mi_auth_object(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, &auth);
-    if (err != TS_OK) {
-        return err;
-    }
-    struct get_ctx g = {.project = auth.project_id,
-                        .bucket = req->bucket,
-                        .key = req->encrypted_key,
-                        .o = malloc(sizeof *g.o)};
-    err = g.o == NULL ? TS_ERR_NOMEM : ts_db_tx_read(m->db, get_fn, &g);
-    if (err == TS_OK) {
-        resp->object = sat_mi_object_pb(a, g.o);
-        err = resp->object == NULL ? TS_ERR_NOMEM : TS_OK;
-    }
-    free(g.o);
-    return err;
+    return object_op(m, req->header, SAT_OP_READ, req->bucket, req->encrypted_key, ts_db_tx_read,
+                     get_fn, a, &resp->object);
 }
 
 /* ---- DownloadObject ---- */
@@ -456,23 +464,8 @@ ts_err sat_metainfo_delete_object(struct sat_metainfo *m,
                                   Tessera__Metainfo__DeleteObjectResponse *resp,
                                   struct sat_arena *a)
 {
-    struct sat_auth auth;
-    ts_err err =
-        sat_mi_auth_object(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, &auth);
-    if (err != TS_OK) {
-        return err;
-    }
-    struct get_ctx g = {.project = auth.project_id,
-                        .bucket = req->bucket,
-                        .key = req->encrypted_key,
-                        .o = malloc(sizeof *g.o)};
-    err = g.o == NULL ? TS_ERR_NOMEM : ts_db_tx(m->db, delete_fn, &g);
-    if (err == TS_OK) {
-        resp->object = sat_mi_object_pb(a, g.o);
-        err = resp->object == NULL ? TS_ERR_NOMEM : TS_OK;
-    }
-    free(g.o);
-    return err;
+    return object_op(m, req->header, SAT_OP_DELETE, req->bucket, req->encrypted_key, ts_db_tx,
+                     delete_fn, a, &resp->object);
 }
 
 struct project_ctx {

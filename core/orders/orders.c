@@ -199,6 +199,18 @@ static ts_err pack_append(const ProtobufCMessage *m, struct ts_buf *out)
     return TS_OK;
 }
 
+/* Unpacks one message of type d from at most TS_ORDER_LIMIT_ENCODED_MAX bytes; the caller frees
+ * *out with protobuf_c_message_free_unpacked. */
+static ts_err unpack_bounded(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
+                             ProtobufCMessage **out)
+{
+    if (len > TS_ORDER_LIMIT_ENCODED_MAX) {
+        return TS_ERR_TOO_LARGE;
+    }
+    *out = protobuf_c_message_unpack(d, NULL, len, data);
+    return *out == NULL ? TS_ERR_MALFORMED : TS_OK;
+}
+
 ts_err ts_order_limit_encode(const struct ts_order_limit *l, struct ts_buf *out)
 {
     Tessera__Orders__OrderLimit pb;
@@ -208,15 +220,12 @@ ts_err ts_order_limit_encode(const struct ts_order_limit *l, struct ts_buf *out)
 
 ts_err ts_order_limit_decode(const uint8_t *data, size_t len, struct ts_order_limit *out)
 {
-    if (len > TS_ORDER_LIMIT_ENCODED_MAX) {
-        return TS_ERR_TOO_LARGE;
+    ProtobufCMessage *pb = NULL;
+    ts_err err = unpack_bounded(&tessera__orders__order_limit__descriptor, data, len, &pb);
+    if (err == TS_OK) {
+        err = ts_order_limit_from_proto((const Tessera__Orders__OrderLimit *)pb, out);
+        protobuf_c_message_free_unpacked(pb, NULL);
     }
-    Tessera__Orders__OrderLimit *pb = tessera__orders__order_limit__unpack(NULL, len, data);
-    if (pb == NULL) {
-        return TS_ERR_MALFORMED;
-    }
-    ts_err err = ts_order_limit_from_proto(pb, out);
-    tessera__orders__order_limit__free_unpacked(pb, NULL);
     return err;
 }
 
@@ -229,15 +238,12 @@ ts_err ts_order_encode(const struct ts_order *o, struct ts_buf *out)
 
 ts_err ts_order_decode(const uint8_t *data, size_t len, struct ts_order *out)
 {
-    if (len > TS_ORDER_LIMIT_ENCODED_MAX) {
-        return TS_ERR_TOO_LARGE;
+    ProtobufCMessage *pb = NULL;
+    ts_err err = unpack_bounded(&tessera__orders__order__descriptor, data, len, &pb);
+    if (err == TS_OK) {
+        err = ts_order_from_proto((const Tessera__Orders__Order *)pb, out);
+        protobuf_c_message_free_unpacked(pb, NULL);
     }
-    Tessera__Orders__Order *pb = tessera__orders__order__unpack(NULL, len, data);
-    if (pb == NULL) {
-        return TS_ERR_MALFORMED;
-    }
-    ts_err err = ts_order_from_proto(pb, out);
-    tessera__orders__order__free_unpacked(pb, NULL);
     return err;
 }
 
@@ -250,15 +256,12 @@ ts_err ts_piece_hash_encode(const struct ts_piece_hash *h, struct ts_buf *out)
 
 ts_err ts_piece_hash_decode(const uint8_t *data, size_t len, struct ts_piece_hash *out)
 {
-    if (len > TS_ORDER_LIMIT_ENCODED_MAX) {
-        return TS_ERR_TOO_LARGE;
+    ProtobufCMessage *pb = NULL;
+    ts_err err = unpack_bounded(&tessera__orders__piece_hash__descriptor, data, len, &pb);
+    if (err == TS_OK) {
+        err = ts_piece_hash_from_proto((const Tessera__Orders__PieceHash *)pb, out);
+        protobuf_c_message_free_unpacked(pb, NULL);
     }
-    Tessera__Orders__PieceHash *pb = tessera__orders__piece_hash__unpack(NULL, len, data);
-    if (pb == NULL) {
-        return TS_ERR_MALFORMED;
-    }
-    ts_err err = ts_piece_hash_from_proto(pb, out);
-    tessera__orders__piece_hash__free_unpacked(pb, NULL);
     return err;
 }
 

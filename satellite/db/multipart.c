@@ -1,5 +1,6 @@
-/* Multipart uploads: segment scans for part listing and assembly, pending-object listing, abort,
- * and metadata updates. Parts live in the segment position (part << 32 | index). */
+/* Multipart uploads: segment scans for part listing and assembly, abort, and metadata updates
+ * (the pending-object listing is in objects.c). Parts live in the segment position
+ * (part << 32 | index). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,100 +58,6 @@ ts_err sat_db_segments_delete_range(struct ts_db_conn *c, const uint8_t stream_i
                         "DELETE FROM segments WHERE stream_id = $1 AND position >= $2 AND "
                         "position <= $3",
                         "bii", ID_ARG(stream_id), from, to);
-}
-
-/* The smallest byte string greater than every string starting with p (false: none exists). */
-static bool successor(const uint8_t *p, size_t len, uint8_t *out, size_t *out_len)
-{
-    if (len == 0) {
-        return false;
-    }
-    memcpy(out, p, len);
-    while (len > 0 && out[len - 1] == 0xff) {
-        len--;
-    }
-    if (len == 0) {
-        return false;
-    }
-    out[len - 1]++;
-    *out_len = len;
-    return true;
-}
-
-ts_err sat_db_objects_pending_scan(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
-                                   const uint8_t *bucket, size_t bucket_len, const uint8_t *prefix,
-                                   size_t prefix_len, const uint8_t *cursor_key, size_t cursor_len,
-                                   int64_t cursor_version, size_t limit, sat_object_fn fn,
-                                   void *ctx)
-{
-    if (prefix_len > TS_ENCRYPTED_KEY_MAX) {
-        return TS_ERR_TOO_LARGE;
-    }
-    uint8_t *end = malloc(TS_ENCRYPTED_KEY_MAX + 1);
-    size_t end_len = 0;
-    struct sat_object *o = malloc(sizeof *o);
-    struct ts_db_stmt *st = NULL;
-    ts_err err = end == NULL || o == NULL ? TS_ERR_NOMEM : TS_OK;
-    bool bounded = err == TS_OK && successor(prefix, prefix_len, end, &end_len);
-    /* After the cursor: key > cursor, or key = cursor and version > cursor_version. */
-    if (err == TS_OK) {
-        err = sat_sql_prepare(
-            c,
-            "SELECT project_id, bucket_name, object_key, version, stream_id, status, created_at, "
-            "expires_at, zombie_deadline, segment_count, total_plain_size, total_encrypted_size, "
-            "encrypted_metadata, encrypted_metadata_key, encrypted_metadata_nonce, encryption, "
-            "redundancy, multipart FROM objects WHERE project_id = $1 AND bucket_name = $2 AND "
-            "status = 1 AND multipart = 1 AND object_key >= $3 AND ($4 = 0 OR object_key < $5) "
-            "AND (object_key > $6 OR (object_key = $6 AND version > $7)) "
-            "ORDER BY object_key, version LIMIT $8",
-            &st, "bbbibbii", ID_ARG(project), bucket, bucket_len, prefix, prefix_len,
-            (int64_t)bounded, end, end_len, cursor_key, cursor_len, cursor_version, (int64_t)limit);
-    }
-    bool stop = false;
-    while (err == TS_OK && !stop) {
-        bool row = false;
-        err = ts_db_stmt_step(st, &row);
-        if (err != TS_OK || !row) {
-            break;
-        }
-        memset(o, 0, sizeof *o);
-        err = sat_sql_col_fixed(st, 0, o->project_id, SAT_ID_SIZE);
-        if (err == TS_OK) {
-            err = sat_sql_col_var(st, 1, o->bucket, sizeof o->bucket, &o->bucket_len);
-        }
-        if (err == TS_OK) {
-            err = sat_sql_col_var(st, 2, o->key, sizeof o->key, &o->key_len);
-        }
-        o->version = ts_db_stmt_column_int64(st, 3);
-        if (err == TS_OK) {
-            err = sat_sql_col_fixed(st, 4, o->stream_id, SAT_ID_SIZE);
-        }
-        o->status = (int)ts_db_stmt_column_int64(st, 5);
-        o->created_at = ts_db_stmt_column_int64(st, 6);
-        o->expires_at = ts_db_stmt_column_int64(st, 7);
-        o->zombie_deadline = ts_db_stmt_column_int64(st, 8);
-        if (err == TS_OK) {
-            err = sat_sql_col_var(st, 12, o->metadata, sizeof o->metadata, &o->metadata_len);
-        }
-        if (err == TS_OK) {
-            err = sat_sql_col_var(st, 13, o->metadata_key, sizeof o->metadata_key,
-                                  &o->metadata_key_len);
-        }
-        if (err == TS_OK) {
-            err = sat_sql_col_var(st, 14, o->metadata_nonce, sizeof o->metadata_nonce,
-                                  &o->metadata_nonce_len);
-        }
-        o->encryption = ts_db_stmt_column_int64(st, 15);
-        o->redundancy = ts_db_stmt_column_int64(st, 16);
-        o->multipart = (int)ts_db_stmt_column_int64(st, 17);
-        if (err == TS_OK) {
-            err = fn(o, ctx, &stop);
-        }
-    }
-    ts_db_stmt_free(st);
-    free(o);
-    free(end);
-    return err;
 }
 
 ts_err sat_db_object_delete_pending(struct ts_db_conn *c, const uint8_t stream_id[SAT_ID_SIZE],

@@ -1,4 +1,5 @@
-/* Objects (pending and committed versions) and the commit that makes one visible. */
+/* Objects (pending and committed versions), the listing of pending multipart uploads, and the
+ * commit that makes one visible. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,4 +337,66 @@ ts_err sat_db_objects_delete_expired(struct ts_db_conn *c, int64_t now, size_t l
                           "SELECT stream_id FROM objects WHERE expires_at > 0 AND "
                           "expires_at < $1 LIMIT $2",
                           now, limit, deleted);
+}
+
+/* The smallest byte string greater than every string starting with p (false: none exists). */
+static bool successor(const uint8_t *p, size_t len, uint8_t *out, size_t *out_len)
+{
+    if (len == 0) {
+        return false;
+    }
+    memcpy(out, p, len);
+    while (len > 0 && out[len - 1] == 0xff) {
+        len--;
+    }
+    if (len == 0) {
+        return false;
+    }
+    out[len - 1]++;
+    *out_len = len;
+    return true;
+}
+
+ts_err sat_db_objects_pending_scan(struct ts_db_conn *c, const uint8_t project[SAT_ID_SIZE],
+                                   const uint8_t *bucket, size_t bucket_len, const uint8_t *prefix,
+                                   size_t prefix_len, const uint8_t *cursor_key, size_t cursor_len,
+                                   int64_t cursor_version, size_t limit, sat_object_fn fn,
+                                   void *ctx)
+{
+    if (prefix_len > TS_ENCRYPTED_KEY_MAX) {
+        return TS_ERR_TOO_LARGE;
+    }
+    uint8_t *end = malloc(TS_ENCRYPTED_KEY_MAX + 1);
+    size_t end_len = 0;
+    struct sat_object *o = malloc(sizeof *o);
+    struct ts_db_stmt *st = NULL;
+    ts_err err = end == NULL || o == NULL ? TS_ERR_NOMEM : TS_OK;
+    bool bounded = err == TS_OK && successor(prefix, prefix_len, end, &end_len);
+    /* After the cursor: key > cursor, or key = cursor and version > cursor_version. */
+    if (err == TS_OK) {
+        err = sat_sql_prepare(
+            c,
+            "SELECT " OBJ_COLS " FROM objects WHERE project_id = $1 AND bucket_name = $2 AND "
+            "status = 1 AND multipart = 1 AND object_key >= $3 AND ($4 = 0 OR object_key < $5) "
+            "AND (object_key > $6 OR (object_key = $6 AND version > $7)) "
+            "ORDER BY object_key, version LIMIT $8",
+            &st, "bbbibbii", ID_ARG(project), bucket, bucket_len, prefix, prefix_len,
+            (int64_t)bounded, end, end_len, cursor_key, cursor_len, cursor_version, (int64_t)limit);
+    }
+    bool stop = false;
+    while (err == TS_OK && !stop) {
+        bool row = false;
+        err = ts_db_stmt_step(st, &row);
+        if (err != TS_OK || !row) {
+            break;
+        }
+        err = read_object(st, o);
+        if (err == TS_OK) {
+            err = fn(o, ctx, &stop);
+        }
+    }
+    ts_db_stmt_free(st);
+    free(o);
+    free(end);
+    return err;
 }

@@ -82,7 +82,7 @@ ts_err dur_file_append(const char *path, const char *text)
 void dur_log_tail(const char *log)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "tail -n 40 %s >&2", log);
+    snprintf(cmd, sizeof cmd, "tail -n 400 %s >&2", log);
     if (system(cmd) != 0) {
         fprintf(stderr, "(no satellite log)\n");
     }

@@ -149,31 +149,10 @@ ts_err gw_xml_find(const char *doc, size_t len, const char *name, size_t *pos, c
 
 static ts_err append_codepoint(struct ts_buf *out, uint32_t cp)
 {
-    uint8_t u[4];
-    size_t n;
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return TS_ERR_MALFORMED;
     }
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return ts_buf_append(out, u, n);
+    return ts_buf_append_utf8(out, cp);
 }
 
 static ts_err unescape_entity(const char *e, size_t elen, struct ts_buf *out)

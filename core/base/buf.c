@@ -81,6 +81,35 @@ ts_err ts_buf_append_str(struct ts_buf *b, const char *s)
     return ts_buf_append(b, s, strlen(s));
 }
 
+ts_err ts_buf_append_utf8(struct ts_buf *b, uint32_t cp)
+{
+    uint8_t u[4];
+    size_t n;
+    if (cp > 0x10FFFF) {
+        return TS_ERR_INVALID_ARGUMENT;
+    }
+    if (cp < 0x80) {
+        u[0] = (uint8_t)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (uint8_t)(0xC0 | (cp >> 6));
+        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (uint8_t)(0xE0 | (cp >> 12));
+        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (uint8_t)(0xF0 | (cp >> 18));
+        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    return ts_buf_append(b, u, n);
+}
+
 ts_err ts_buf_vprintf(struct ts_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

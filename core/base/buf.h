@@ -30,6 +30,9 @@ TS_WARN_UNUSED ts_err ts_buf_reserve(struct ts_buf *b, size_t extra);
 TS_WARN_UNUSED ts_err ts_buf_append(struct ts_buf *b, const void *data, size_t len);
 TS_WARN_UNUSED ts_err ts_buf_append_byte(struct ts_buf *b, uint8_t byte);
 TS_WARN_UNUSED ts_err ts_buf_append_str(struct ts_buf *b, const char *s);
+/* Appends code point cp (<= 0x10FFFF, else TS_ERR_INVALID_ARGUMENT) encoded as UTF-8. Callers
+ * that must refuse NUL or surrogates check that first. */
+TS_WARN_UNUSED ts_err ts_buf_append_utf8(struct ts_buf *b, uint32_t cp);
 TS_WARN_UNUSED ts_err ts_buf_printf(struct ts_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 TS_WARN_UNUSED ts_err ts_buf_vprintf(struct ts_buf *b, const char *fmt, va_list ap)

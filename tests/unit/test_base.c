@@ -251,6 +251,25 @@ static void test_parse_size(void **state)
     }
 }
 
+static void test_buf_append_utf8_boundaries(void **state)
+{
+    (void)state;
+    struct ts_buf b;
+    ts_buf_init(&b, 64);
+    static const uint32_t cps[] = {0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF};
+    for (size_t i = 0; i < TS_ARRAY_LEN(cps); i++) {
+        assert_int_equal(ts_buf_append_utf8(&b, cps[i]), TS_OK);
+    }
+    static const uint8_t want[] = {0x41, 0x7F, 0xC2, 0x80, 0xDF, 0xBF, 0xE0, 0xA0, 0x80,
+                                   0xEF, 0xBF, 0xBF, 0xF0, 0x90, 0x80, 0x80, 0xF4, 0x8F,
+                                   0xBF, 0xBF};
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.data, want, sizeof want);
+    assert_int_equal(ts_buf_append_utf8(&b, 0x110000), TS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(b.len, sizeof want);
+    ts_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_big_endian_round_trip),
         cmocka_unit_test(test_atomic_write_replaces_whole_file),
         cmocka_unit_test(test_padding_rule),
+        cmocka_unit_test(test_buf_append_utf8_boundaries),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_size),
     };

@@ -117,31 +117,6 @@ static int hex4(const char *p, uint32_t *v)
     return 0;
 }
 
-static ts_err put_utf8(struct ts_buf *b, uint32_t cp)
-{
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return ts_buf_append(b, u, n);
-}
 
 /* A \uXXXX escape at *p (after the backslash and 'u'), joining a surrogate pair. */
 static ts_err read_unicode(const char **p, struct ts_buf *b)
@@ -162,7 +137,7 @@ static ts_err read_unicode(const char **p, struct ts_buf *b)
         *p += 6;
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
-    return cp == 0 ? TS_ERR_INVALID_ARGUMENT : put_utf8(b, cp);
+    return cp == 0 ? TS_ERR_INVALID_ARGUMENT : ts_buf_append_utf8(b, cp);
 }
 
 /* A JSON string at *p (starting at its quote) into a new NUL-terminated string. */

@@ -219,21 +219,24 @@ static int next_piece(struct run *r)
     return i;
 }
 
-static void piece_done(struct run *r, int i, ts_err err, struct ts_buf *receipt)
+static void piece_stored(struct run *r, int i, struct ts_buf *receipt)
 {
     pthread_mutex_lock(&r->mu);
-    if (err == TS_OK) {
-        r->receipts[i] = *receipt; /* moves ownership */
-        ts_buf_init(receipt, TS_ORDER_LIMIT_ENCODED_MAX);
-        if (++r->successes >= r->o) {
-            atomic_store(&r->cancel, true); /* long tail: the rest are no longer needed */
-        }
-    } else if (err != TS_ERR_CANCELED) {
-        r->failures++;
-        r->last_error = err;
+    r->receipts[i] = *receipt; /* moves ownership */
+    ts_buf_init(receipt, TS_ORDER_LIMIT_ENCODED_MAX);
+    if (++r->successes >= r->o) {
+        atomic_store(&r->cancel, true); /* long tail: the rest are no longer needed */
     }
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
+}
+
+/* Counts a failed piece that gets no replacement (mu held). */
+static void piece_count_failure_locked(struct run *r, ts_err err)
+{
+    r->failures++;
+    r->last_error = err;
+    pthread_cond_broadcast(&r->cond);
 }
 
 /* Asks the satellite for a new node for limit i's piece number (RetryBeginSegmentPieces) and
@@ -280,9 +283,11 @@ static ts_err piece_replace(struct run *r, int i, const struct ts_buf *segment_i
 }
 
 /* A piece failed. When, without it, the segment could no longer reach o, asks for a replacement
- * node (reference §2.1): true means limit i now names a new node to upload the piece to. The
- * failure is not counted meanwhile, so the segment is not declared failed during the retry. */
-static bool piece_retry(struct run *r, int i)
+ * node (reference §2.1): true means limit i now names a new node to upload the piece to. false
+ * means the failure has been counted. The decision and the count happen under one lock, so
+ * pieces failing together (several nodes dying at once) are not all refused a replacement by
+ * counts that none of them had updated yet. */
+static bool piece_failed(struct run *r, int i, ts_err failure)
 {
     pthread_mutex_lock(&r->mu);
     while (r->retry_busy && !atomic_load(&r->cancel)) {
@@ -296,6 +301,10 @@ static bool piece_retry(struct run *r, int i)
         r->retry_busy = true;
         r->retries++;
         want = ts_buf_append(&sid, r->segment_id.data, r->segment_id.len) == TS_OK;
+        r->retry_busy = want;
+    }
+    if (!want) {
+        piece_count_failure_locked(r, failure);
     }
     pthread_mutex_unlock(&r->mu);
     if (!want) {
@@ -313,6 +322,9 @@ static bool piece_retry(struct run *r, int i)
     }
     pthread_mutex_lock(&r->mu);
     r->retry_busy = false;
+    if (err != TS_OK) {
+        piece_count_failure_locked(r, failure);
+    }
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
     return err == TS_OK;
@@ -329,14 +341,15 @@ static void piece_thread(struct ul_worker *w)
         ts_buf_clear(&receipt);
         ts_err err =
             ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel, w, &receipt);
-        if (err != TS_OK && err != TS_ERR_CANCELED) {
+        if (err == TS_OK) {
+            piece_stored(r, i, &receipt);
+        } else if (err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece failed segment=%u piece=%u err=%s", r->index,
                          r->limits[i].piece_num, ts_errname(err));
-            if (piece_retry(r, i)) {
+            if (piece_failed(r, i, err)) {
                 continue; /* the same piece, to its new node */
             }
         }
-        piece_done(r, i, err, &receipt);
         i = next_piece(r);
     }
     ts_buf_release(&receipt);

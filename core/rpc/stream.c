@@ -9,6 +9,8 @@
 /* Raw payloads up to this size are copied next to their header so they leave as one TLS record;
  * bigger ones are written in place (one extra small record per big message costs nothing). */
 #define COPY_PAYLOAD_MAX (16u * 1024)
+/* Bytes fields at least this long are encrypted from the caller's memory (see pack_append). */
+#define PACK_DIRECT_MIN (16u * 1024)
 
 ts_err rpc_conn_new(struct ts_tls_conn *tls, struct rpc_conn **out)
 {
@@ -319,6 +321,79 @@ ts_err ts_rpc_stream_send_raw(struct ts_rpc_stream *s, const void *data, size_t 
     return send_map(s, err);
 }
 
+/* protobuf-c output for a large message: small pieces (tags, lengths, scalars) are gathered in
+ * c->out, a bytes field of at least PACK_DIRECT_MIN goes to TLS straight from the caller's memory
+ * (the chunk of an upload or download is not copied once more before encryption). */
+struct pack_out {
+    ProtobufCBuffer base;
+    struct rpc_conn *conn;
+    size_t written; /* bytes handed to TLS */
+    ts_err err;
+};
+
+static void pack_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
+{
+    struct pack_out *p = (struct pack_out *)buffer;
+    struct rpc_conn *c = p->conn;
+    if (p->err != TS_OK || len == 0) {
+        return;
+    }
+    if (len < PACK_DIRECT_MIN) {
+        p->err = ts_buf_append(&c->out, data, len);
+        return;
+    }
+    if (c->out.len > 0) {
+        p->err = ts_tls_conn_write(c->tls, c->out.data, c->out.len);
+        p->written += c->out.len;
+        ts_buf_clear(&c->out);
+    }
+    if (p->err == TS_OK) {
+        p->err = ts_tls_conn_write(c->tls, data, len);
+        p->written += len;
+    }
+}
+
+/* Writes header + message; the packed bytes are size long. */
+static ts_err send_packed(struct rpc_conn *c, const struct ts_rpc_frame_header *h,
+                          const ProtobufCMessage *msg, size_t size)
+{
+    ts_buf_clear(&c->out);
+    ts_err err = ts_buf_reserve(&c->out, TS_RPC_FRAME_HEADER_SIZE + size);
+    if (err != TS_OK) {
+        return err;
+    }
+    ts_rpc_frame_header_encode(h, c->out.data);
+    size_t packed = protobuf_c_message_pack(msg, c->out.data + TS_RPC_FRAME_HEADER_SIZE);
+    TS_ASSERT(packed == size);
+    c->out.len = TS_RPC_FRAME_HEADER_SIZE + size;
+    return ts_tls_conn_write(c->tls, c->out.data, c->out.len);
+}
+
+static ts_err send_direct(struct rpc_conn *c, const struct ts_rpc_frame_header *h,
+                          const ProtobufCMessage *msg, size_t size)
+{
+    struct pack_out p = {.base = {.append = pack_append}, .conn = c, .err = TS_OK};
+    ts_buf_clear(&c->out);
+    ts_err err = ts_buf_reserve(&c->out, TS_RPC_FRAME_HEADER_SIZE + PACK_DIRECT_MIN);
+    if (err != TS_OK) {
+        return err;
+    }
+    ts_rpc_frame_header_encode(h, c->out.data);
+    c->out.len = TS_RPC_FRAME_HEADER_SIZE;
+    size_t packed = protobuf_c_message_pack_to_buffer(msg, &p.base);
+    TS_ASSERT(p.err != TS_OK || packed == size);
+    if (p.err == TS_OK && c->out.len > 0) {
+        p.written += c->out.len;
+        p.err = ts_tls_conn_write(c->tls, c->out.data, c->out.len);
+    }
+    ts_buf_clear(&c->out);
+    if (p.err != TS_OK && p.written > 0) {
+        c->broken = 1; /* part of a frame left: the connection cannot carry another */
+    }
+    TS_ASSERT(p.err != TS_OK || p.written == TS_RPC_FRAME_HEADER_SIZE + size);
+    return p.err;
+}
+
 ts_err ts_rpc_stream_send(struct ts_rpc_stream *s, const ProtobufCMessage *msg)
 {
     size_t size = protobuf_c_message_get_packed_size(msg);
@@ -329,19 +404,11 @@ ts_err ts_rpc_stream_send(struct ts_rpc_stream *s, const ProtobufCMessage *msg)
     if (err != TS_OK) {
         return send_map(s, err);
     }
-    struct rpc_conn *c = s->conn;
-    ts_buf_clear(&c->out);
-    err = ts_buf_reserve(&c->out, TS_RPC_FRAME_HEADER_SIZE + size);
-    if (err != TS_OK) {
-        return err;
-    }
     struct ts_rpc_frame_header h = {
         .kind = TS_RPC_FRAME_MESSAGE, .stream_id = s->id, .length = (uint32_t)size};
-    ts_rpc_frame_header_encode(&h, c->out.data);
-    size_t packed = protobuf_c_message_pack(msg, c->out.data + TS_RPC_FRAME_HEADER_SIZE);
-    TS_ASSERT(packed == size);
-    c->out.len = TS_RPC_FRAME_HEADER_SIZE + size;
-    return send_map(s, ts_tls_conn_write(c->tls, c->out.data, c->out.len));
+    err = size >= PACK_DIRECT_MIN ? send_direct(s->conn, &h, msg, size)
+                                  : send_packed(s->conn, &h, msg, size);
+    return err == TS_ERR_NOMEM ? err : send_map(s, err);
 }
 
 ts_err ts_rpc_stream_flush(struct ts_rpc_stream *s)

@@ -217,6 +217,41 @@ static ts_err ping(struct fixture *f, uint64_t seq, const char *method, char *ms
     return err;
 }
 
+/* Messages around the size where send stops copying bytes fields (they then go from the caller's
+ * memory to TLS): sizes below, at and above it, and past TS_TLS_WRITE_COALESCE_SIZE, echoed
+ * byte-identical both ways with the scalar after the bytes field intact, on one connection. */
+static void test_large_messages_echo(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(0);
+    static const size_t sizes[] = {0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 300 * 1024,
+                                   1024 * 1024 + 7};
+    uint8_t *data = malloc(1024 * 1024 + 7);
+    assert_non_null(data);
+    for (size_t i = 0; i < 1024 * 1024 + 7; i++) {
+        data[i] = (uint8_t)(i * 7 + (i >> 10));
+    }
+    for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
+        Tessera__Rpc__Ping req = TESSERA__RPC__PING__INIT;
+        req.sequence = 1000 + i;
+        req.payload.data = data;
+        req.payload.len = sizes[i];
+        ProtobufCMessage *resp = NULL;
+        assert_int_equal(ts_rpc_call(f->pool, &f->url, "/rpc.Health/Ping", &req.base,
+                                     &tessera__rpc__ping__descriptor, &resp, NULL, 0),
+                         TS_OK);
+        Tessera__Rpc__Ping *p = (Tessera__Rpc__Ping *)resp;
+        assert_int_equal(p->sequence, 1000 + i);
+        assert_int_equal(p->payload.len, sizes[i]);
+        if (sizes[i] > 0) {
+            assert_memory_equal(p->payload.data, data, sizes[i]);
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    free(data);
+    fixture_free(f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -557,6 +592,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_echo_and_pool_reuse),
+        cmocka_unit_test(test_large_messages_echo),
         cmocka_unit_test(test_error_codes_propagate),
         cmocka_unit_test(test_client_stream_many_messages),
         cmocka_unit_test(test_server_stream_bulk),

@@ -11,6 +11,9 @@
 #include "gw_s3.h"
 
 #define LOG "gw"
+/* Bodies from this size on have their MD5 computed on a side thread (gw_side.h): below it a
+ * thread costs more than it saves. */
+#define GW_MD5_SIDE_MIN (1u << 20)
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 void gw_ctx_init(struct gw_ctx *ctx, struct gw_server *srv)
@@ -36,6 +39,7 @@ void gw_ctx_release(struct gw_ctx *ctx)
     if (ctx->body_chunked) {
         gw_chunked_release(&ctx->chunked);
     }
+    gw_side_free(ctx->md5_side);
     ts_sha256_ctx_free(ctx->body_sha);
     gw_req_release(&ctx->req);
     gw_resp_release(&ctx->resp);
@@ -249,15 +253,44 @@ static bool authenticate(struct gw_ctx *ctx)
 
 /* ---- body ------------------------------------------------------------------------------ */
 
-static ts_err deliver(void *cls, const uint8_t *data, size_t len)
+static void md5_job(void *arg, const uint8_t *data, size_t len)
 {
-    struct gw_ctx *ctx = cls;
+    gw_md5_update(arg, data, len);
+}
+
+/* Starts the body's MD5 over data on the side thread when the body is large enough to be worth
+ * one (the request thread then only waits for it in md5_side_end); false: hash in line. */
+static bool md5_side_begin(struct gw_ctx *ctx, const uint8_t *data, size_t len)
+{
+    if (!ctx->want_md5 || !ctx->has_declared_size || ctx->declared_size < GW_MD5_SIDE_MIN) {
+        return false;
+    }
+    if (ctx->md5_side == NULL && !ctx->md5_side_failed && gw_side_new(&ctx->md5_side) != TS_OK) {
+        ctx->md5_side_failed = true; /* hashed in line: slower, same result */
+    }
+    if (ctx->md5_side == NULL) {
+        return false;
+    }
+    gw_side_post(ctx->md5_side, md5_job, &ctx->md5, data, len);
+    return true;
+}
+
+static void md5_side_end(struct gw_ctx *ctx, bool started)
+{
+    if (started) {
+        gw_side_wait(ctx->md5_side);
+    }
+}
+
+/* Counts, hashes (MD5 unless the side thread does) and hands decoded body bytes to the op. */
+static ts_err deliver_body(struct gw_ctx *ctx, const uint8_t *data, size_t len, bool md5)
+{
     ctx->body_size += len;
     if (ctx->has_declared_size && ctx->body_size > ctx->declared_size) {
         gw_s3_error(ctx, GW_S3_INVALID_REQUEST, "The body is longer than declared.");
         return TS_ERR_TOO_LARGE;
     }
-    if (ctx->want_md5) {
+    if (md5 && ctx->want_md5) {
         gw_md5_update(&ctx->md5, data, len);
     }
     if (ctx->op->body == GW_BODY_BUFFER) {
@@ -272,6 +305,16 @@ static ts_err deliver(void *cls, const uint8_t *data, size_t len)
         }
     }
     return TS_OK;
+}
+
+/* The aws-chunked decoder's sink: the MD5 runs beside the op's work. */
+static ts_err deliver(void *cls, const uint8_t *data, size_t len)
+{
+    struct gw_ctx *ctx = cls;
+    bool side = md5_side_begin(ctx, data, len);
+    ts_err err = deliver_body(ctx, data, len, !side);
+    md5_side_end(ctx, side);
+    return err;
 }
 
 static bool parse_size(const char *s, uint64_t *out)
@@ -423,10 +466,13 @@ void gw_router_body(struct gw_ctx *ctx, const uint8_t *data, size_t len)
     if (ctx->body_chunked) {
         err = gw_chunked_feed(&ctx->chunked, data, len);
     } else {
+        /* The MD5 runs beside both the SHA-256 and the op's work. */
+        bool side = md5_side_begin(ctx, data, len);
         err = ctx->body_sha ? ts_sha256_ctx_update(ctx->body_sha, data, len) : TS_OK;
         if (err == TS_OK) {
-            err = deliver(ctx, data, len);
+            err = deliver_body(ctx, data, len, !side);
         }
+        md5_side_end(ctx, side);
     }
     if (err != TS_OK && ctx->resp.status == 0) {
         if (err == TS_ERR_AUTH_FAILED) {

@@ -25,6 +25,7 @@
 #include "gw_chunked.h"
 #include "gw_creds.h"
 #include "gw_md5.h"
+#include "gw_side.h"
 #include "gw_req.h"
 #include "gw_sigv4.h"
 
@@ -117,6 +118,8 @@ struct gw_ctx {
     struct ts_sha256_ctx *body_sha; /* signed payload: hash to compare at the end */
     bool want_md5;
     struct gw_md5 md5;
+    struct gw_side *md5_side;      /* hashes md5 beside the request thread (large bodies) */
+    bool md5_side_failed;          /* no thread could start: hash in line */
     uint8_t body_md5[GW_MD5_SIZE]; /* set before op->finish when want_md5 */
     const char *content_md5;       /* the Content-MD5 header, checked at the end */
     uint64_t body_size;            /* decoded body bytes so far */

@@ -36,14 +36,8 @@ if(EXISTS ${SAT_DUR_INT}/test_durability.c AND TARGET tessera-node)
     target_compile_options(test_durability PRIVATE ${TS_WARNINGS} -Wno-missing-prototypes)
     target_link_libraries(test_durability PRIVATE sat_lib tessera PkgConfig::CMOCKA)
     add_dependencies(test_durability tessera-node tessera-satellite)
-    # KNOWN FLAKE (seen twice in ~25 runs, both the first run after a fresh build): the repair
-    # phase sometimes waits out its deadline because the checker never queues the segment. Until
-    # it is found, a failed first attempt (its satellite log tail printed) is run once more and
-    # the output says FLAKY so it is never silent. See the closing note of the durability issue.
-    add_test(NAME integration.durability COMMAND sh -c
-             "\"$0\" \"$1\" \"$2\" || { echo 'FLAKY: integration.durability first attempt failed, running it once more'; \"$0\" \"$1\" \"$2\"; }"
-             $<TARGET_FILE:test_durability>
-             $<TARGET_FILE:tessera-satellite> $<TARGET_FILE:tessera-node>)
+    add_test(NAME integration.durability
+             COMMAND test_durability $<TARGET_FILE:tessera-satellite> $<TARGET_FILE:tessera-node>)
     set_tests_properties(integration.durability PROPERTIES TIMEOUT 300 LABELS integration)
 endif()
 

@@ -52,6 +52,8 @@ struct run {
     size_t batch[TS_EC_SHARES_MAX], batch_count;
     struct target tgt[TS_EC_SHARES_MAX];
     size_t tgt_count;
+    uint32_t tried[SAT_REPAIR_UPLOAD_ROUNDS * TS_EC_SHARES_MAX]; /* aliases given a piece */
+    size_t tried_count;
     uint8_t priv[64]; /* piece key of this repair's GET_REPAIR and PUT_REPAIR limits */
     uint8_t pub[32];
 };
@@ -274,45 +276,76 @@ static ts_err candidates_fn(struct ts_db_conn *c, void *ctx)
                                    &s->count);
 }
 
-/* Chooses up to want new nodes: none already holding a piece of the segment, and with
- * distinct_nets none in a /24 a healthy piece uses. */
-static ts_err select_targets(struct run *r, size_t want)
+/* A node that holds a piece of the segment or was already given one by this repair. */
+static bool taken(const struct run *r, uint32_t alias)
+{
+    for (size_t i = 0; i < r->seg->piece_count; i++) {
+        if (r->seg->pieces[i].alias == alias) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < r->tried_count; i++) {
+        if (r->tried[i] == alias) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The /24s new nodes must avoid (with distinct_nets): those of healthy pieces and of pieces this
+ * repair already placed. */
+static size_t used_nets(const struct run *r, const char **nets)
+{
+    size_t n = 0;
+    if (!r->rp->sat->distinct_nets) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->seg->piece_count; i++) {
+        if (r->pc.health[i] == SAT_PIECE_HEALTHY) {
+            nets[n++] = r->nodes[i].last_net;
+        }
+    }
+    for (size_t t = 0; t < r->tgt_count; t++) {
+        if (r->tgt[t].err == TS_OK) {
+            nets[n++] = r->tgt[t].node.last_net;
+        }
+    }
+    return n;
+}
+
+/* Gives the target slots slots[0..n) new nodes: selectable, holding no piece of the segment, not
+ * tried by this repair before, and with distinct_nets outside used_nets. *placed gets how many
+ * slots (the first ones) got a node. */
+static ts_err select_targets(struct run *r, const size_t *slots, size_t n, size_t *placed)
 {
     struct select_ctx s = {.r = r};
+    *placed = 0;
     ts_err err = ts_db_tx_read(r->rp->db, candidates_fn, &s);
     size_t kept = 0;
     for (size_t c = 0; err == TS_OK && c < s.count; c++) {
-        bool holder = false;
-        for (size_t i = 0; i < r->seg->piece_count && !holder; i++) {
-            holder = r->seg->pieces[i].alias == s.cands[c].alias;
-        }
-        if (!holder) {
+        if (!taken(r, s.cands[c].alias)) {
             s.cands[kept++] = s.cands[c];
         }
     }
-    const char *nets[TS_EC_SHARES_MAX];
-    size_t net_count = 0;
-    for (size_t i = 0; i < r->seg->piece_count; i++) {
-        if (r->pc.health[i] == SAT_PIECE_HEALTHY && r->rp->sat->distinct_nets) {
-            nets[net_count++] = r->nodes[i].last_net;
-        }
-    }
-    struct sat_select_config sel = {.count = (int)want,
+    const char *nets[2 * TS_EC_SHARES_MAX];
+    size_t net_count = used_nets(r, nets);
+    struct sat_select_config sel = {.count = (int)n,
                                     .new_fraction = r->rp->sat->new_node_fraction,
                                     .distinct_nets = r->rp->sat->distinct_nets,
                                     .fill_unvetted = r->rp->sat->fill_unvetted};
     size_t chosen[TS_EC_SHARES_MAX], chosen_count = 0;
     struct sat_rng rng;
-    if (err == TS_OK && want > 0) {
+    if (err == TS_OK && n > 0) {
         err = sat_rng_seed_random(&rng);
     }
-    if (err == TS_OK && want > 0) {
+    if (err == TS_OK && n > 0) {
         err = sat_select_nodes(&sel, s.cands, kept, nets, net_count, &rng, chosen, &chosen_count);
     }
     for (size_t i = 0; err == TS_OK && i < chosen_count; i++) {
-        r->tgt[i].node = s.cands[chosen[i]];
+        r->tgt[slots[i]].node = s.cands[chosen[i]];
+        r->tried[r->tried_count++] = s.cands[chosen[i]].alias;
     }
-    r->tgt_count = err == TS_OK ? chosen_count : 0;
+    *placed = err == TS_OK ? chosen_count : 0;
     free(s.cands);
     return err;
 }
@@ -365,6 +398,48 @@ static void upload_one(void *ctx, size_t t)
     if (g->err != TS_OK) {
         ts_log_info(COMPONENT, "repair upload failed piece=%d err=%s", g->piece_num,
                     ts_errname(g->err));
+    }
+}
+
+static void upload_batch_one(void *ctx, size_t b)
+{
+    struct run *r = ctx;
+    upload_one(r, r->batch[b]);
+}
+
+/* Uploads every target. A piece a node refused (say it kept a long-tail upload of that very
+ * piece number, so the derived piece ID exists there: EXISTS) or failed to take goes to another
+ * new node, for up to SAT_REPAIR_UPLOAD_ROUNDS rounds, so a few refusals do not leave the segment
+ * short of o: with healthy > m afterwards the checker would never queue it again. */
+static void upload_all(struct run *r)
+{
+    r->batch_count = r->tgt_count;
+    for (size_t t = 0; t < r->tgt_count; t++) {
+        r->batch[t] = t;
+    }
+    for (int round = 1; r->batch_count > 0; round++) {
+        sat_fanout_run(r->batch_count, r->rp->cfg.concurrency, upload_batch_one, r);
+        size_t failed = 0;
+        for (size_t b = 0; b < r->batch_count; b++) {
+            if (r->tgt[r->batch[b]].err != TS_OK) {
+                r->batch[failed++] = r->batch[b];
+            }
+        }
+        size_t placed = 0;
+        ts_err err = TS_OK;
+        if (failed > 0 && round < SAT_REPAIR_UPLOAD_ROUNDS) {
+            err = select_targets(r, r->batch, failed, &placed);
+        }
+        if (err != TS_OK) {
+            ts_log_warn(COMPONENT, "cannot choose nodes for failed repair uploads: %s",
+                        ts_strerror(err));
+        }
+        if (placed > 0) {
+            ts_log_info(COMPONENT,
+                        "repair retrying failed uploads on other nodes count=%zu round=%d", placed,
+                        round + 1);
+        }
+        r->batch_count = placed;
     }
 }
 
@@ -461,6 +536,12 @@ static ts_err store(struct run *r)
         r->res->pieces_uploaded = uploaded;
         r->res->bytes_uploaded = uploaded * r->piece_size;
         r->res->healthy_after = r->pc.healthy + uploaded;
+        if (r->res->healthy_after < r->seg->redundancy.success) {
+            ts_log_warn(COMPONENT,
+                        "segment left below the success threshold healthy=%d o=%d: "
+                        "too few new nodes took a piece",
+                        r->res->healthy_after, r->seg->redundancy.success);
+        }
     }
     ts_buf_release(&list);
     return err;
@@ -491,8 +572,12 @@ static ts_err repair_run(struct run *r)
         plan_sources(r);
         err = fetch(r);
     }
+    size_t slots[TS_EC_SHARES_MAX];
+    for (size_t t = 0; t < want; t++) {
+        slots[t] = t;
+    }
     if (err == TS_OK) {
-        err = select_targets(r, want);
+        err = select_targets(r, slots, want, &r->tgt_count);
     }
     for (size_t t = 0; err == TS_OK && t < r->tgt_count; t++) {
         r->tgt[t].piece_num = nums[t];
@@ -506,7 +591,7 @@ static ts_err repair_run(struct run *r)
     }
     if (err == TS_OK) {
         /* No new node for an exiting piece but enough healthy ones: store() just drops it. */
-        sat_fanout_run(r->tgt_count, r->rp->cfg.concurrency, upload_one, r);
+        upload_all(r);
         err = store(r);
     }
     return err;

@@ -8,7 +8,9 @@
  *  3. decodes and re-encodes ONLY the missing piece numbers (ts_ec_rebuild), enough to bring the
  *     segment back to the success threshold o (plus extra_fraction to absorb the long tail);
  *  4. uploads them with PUT_REPAIR limits to new nodes (not holding a piece of this segment, and
- *     with distinct_nets in /24s no healthy piece uses);
+ *     with distinct_nets in /24s no healthy piece uses); a piece a node refused or failed to take
+ *     goes to another new node (up to SAT_REPAIR_UPLOAD_ROUNDS rounds), because a segment left
+ *     between m and o is never queued again;
  *  5. swaps the piece list with compare-and-swap (UPDATE ... WHERE remote_alias_pieces = old), so
  *     a concurrent change (re-upload, another repairer) is never overwritten: on a conflict the
  *     new pieces become garbage for GC and the job is retried later.
@@ -29,6 +31,11 @@
 #include "satellite/repair/checker.h"
 #include "satellite/repair/queue.h"
 #include "satellite/reputation/reputation.h"
+
+/* Upload rounds per repair: the first, then retries of the pieces that failed on other nodes.
+ * A refusal is common: a node that kept a long-tail upload of a piece number answers EXISTS when
+ * that number is repaired onto it (piece IDs derive from the node ID and the number). */
+#define SAT_REPAIR_UPLOAD_ROUNDS 3
 
 /* struct sat_repair_config (concurrency, extra_fraction, retry_s, order_expiration_s) lives in
  * durability/settings.h with the other durability settings. */

@@ -81,8 +81,14 @@ ts_err dur_file_append(const char *path, const char *text)
 
 void dur_log_tail(const char *log)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "tail -n 400 %s >&2", log);
+    char cmd[768];
+    /* The verdicts first (a repair or a disqualification may be older than the tail), then the
+     * tail itself. */
+    snprintf(cmd, sizeof cmd,
+             "{ echo '--- repair, reputation and reverification lines:'; grep -E "
+             "'satellite\\.(repair|reputation|reverify)' %s | tail -n 100; "
+             "echo '--- the last 400 lines:'; tail -n 400 %s; } >&2",
+             log, log);
     if (system(cmd) != 0) {
         fprintf(stderr, "(no satellite log)\n");
     }

@@ -34,7 +34,8 @@ void dur_proc_stop(struct dur_proc *p, int sig);
 int dur_run_capture(char *const argv[], char *out, size_t size);
 /* Appends text to the file at path. TS_ERR_IO if it cannot be opened. */
 TS_WARN_UNUSED ts_err dur_file_append(const char *path, const char *text);
-/* Prints the last 40 lines of log to stderr (for a failure's context). */
+/* Prints log's repair, reputation and reverification lines, then its last 400 lines, to stderr
+ * (for a failure's context). */
 void dur_log_tail(const char *log);
 
 /* ---- Satellite ---- */

@@ -371,10 +371,14 @@ static void phase_dq(int y)
 
 static bool killed[NODES];
 
+/* The satellite no longer counts n's pieces as healthy: a failed contact since the last success,
+ * or disqualified. (x, the node with the flipped byte, may be disqualified already: its stripe
+ * fails whenever an audit picks it. A disqualified node is never dialed again, so waiting for it
+ * to be seen offline would wait forever.) */
 static bool offline_seen(int n)
 {
     struct sat_node row = node_row(n);
-    return row.last_contact_failure > row.last_contact_success;
+    return row.last_contact_failure > row.last_contact_success || row.disqualified_at != 0;
 }
 
 /* Healthy pieces as the test sees them: holder alive and not disqualified. */
@@ -404,12 +408,34 @@ static void wait_offline(const int *nodes, int count)
     }
 }
 
+/* Polls until at least want pieces are healthy (as healthy_now counts them); returns the count. */
+static int wait_healthy(struct holders *h, int want, int *fresh, const bool *original)
+{
+    int64_t deadline = ts_monotonic_ms() + DEADLINE_MS;
+    int healthy = healthy_now(h, fresh, original);
+    while (healthy < want && ts_monotonic_ms() < deadline) {
+        usleep(200000);
+        healthy = healthy_now(h, fresh, original);
+    }
+    if (healthy < want) {
+        dump_logs();
+    }
+    return healthy;
+}
+
 static void phase_repair(int x, int y)
 {
     struct holders *h = calloc(1, sizeof *h);
     bool original[NODES] = {false};
     int dead[NODES], dead_count = 0, fresh = 0;
-    load_holders(h);
+    /* x may be disqualified by now as well as y (its bad stripe fails whenever an audit picks
+     * it): then the segment already needs repair. Let that repair finish first, so the kills
+     * below start from a piece list that does not change under them. */
+    int healthy = healthy_now(h, &fresh, NULL);
+    if (healthy <= h->seg.redundancy.repair) {
+        healthy = wait_healthy(h, h->seg.redundancy.success, &fresh, NULL);
+        assert_true(healthy >= h->seg.redundancy.success);
+    }
     for (size_t i = 0; i < h->seg.piece_count; i++) {
         original[h->node_of[i]] = true;
     }
@@ -427,16 +453,10 @@ static void phase_repair(int x, int y)
     }
     assert_int_equal(healthy_now(h, &fresh, NULL), 5);
     wait_offline(dead, dead_count);
-    /* The checker queues it; the repairer brings it back to >= o on new nodes. */
-    int64_t deadline = ts_monotonic_ms() + DEADLINE_MS;
-    while (healthy_now(h, &fresh, original) < h->seg.redundancy.success &&
-           ts_monotonic_ms() < deadline) {
-        usleep(200000);
-    }
-    int healthy = healthy_now(h, &fresh, original);
-    if (healthy < h->seg.redundancy.success) {
-        dump_logs();
-    }
+    /* The checker queues it; the repairer brings it back to >= o on new nodes (a node that
+     * refuses a piece, e.g. holding a long-tail upload of that number, is replaced by another:
+     * left between m and o the segment would never be queued again). */
+    healthy = wait_healthy(h, h->seg.redundancy.success, &fresh, original);
     assert_true(healthy >= h->seg.redundancy.success);
     assert_true(fresh >= 3);
     /* Every original holder of a repaired piece is dead; now kill originals (and the

@@ -226,6 +226,7 @@ static int wait_ready(struct planet *p, int generation)
         int gen = -1;
         if (read_file(path, text, sizeof text) == 0 && sscanf(text, "ready %d", &gen) == 1 &&
             gen == generation) {
+            fprintf(stderr, "DEBUG wait_ready gen=%d text='%s' t=%lld\n", generation, text, now_ms());
             return 0;
         }
         if (sscanf(text, "failed %d", &gen) == 1 && gen == generation) {
@@ -522,19 +523,15 @@ int planet_stop(struct planet *p)
     return reports > 0 ? -1 : 0;
 }
 
-/* Waits until pid is gone or a zombie (the sim reaps it a moment later). */
+/* Waits until the sim has reaped pid (it polls its children every 200 ms). A zombie is not
+ * enough: when a multithreaded process is killed its leader shows 'Z' while its other threads
+ * still exit, and until they have the sim's waitpid cannot reap it, so a revive asked for at
+ * that moment would find the component still running and start nothing. */
 static void wait_dead(pid_t pid)
 {
     char path[64], stat[256];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    for (int i = 0; i < 500; i++) {
-        if (read_file(path, stat, sizeof stat) != 0) {
-            return;
-        }
-        char *rp = strrchr(stat, ')');
-        if (rp != NULL && (rp[2] == 'Z' || rp[2] == 'X')) {
-            return;
-        }
+    for (int i = 0; i < 500 && read_file(path, stat, sizeof stat) == 0; i++) {
         sleep_ms(20);
     }
 }

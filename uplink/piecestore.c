@@ -198,6 +198,10 @@ static ts_err upload_body(struct upload_state *u, const struct ul_piece_source *
             err = ts_rpc_stream_flush(u->s); /* the node gets what exists before we wait */
         }
     }
+    if (err == TS_OK && src->commit != NULL) {
+        err = ts_rpc_stream_flush(u->s);
+        err = err == TS_OK ? src->commit(src->ctx) : err;
+    }
     if (err == TS_OK && atomic_load(cancel)) {
         err = TS_ERR_CANCELED;
     }

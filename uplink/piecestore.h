@@ -45,10 +45,13 @@ TS_WARN_UNUSED ts_err ul_limit_parse(const uint8_t *limit, size_t limit_len, con
 
 /* Where an upload's bytes come from. wait blocks until more than `sent` bytes are available or
  * the piece is complete (*complete then true and *avail final); it returns TS_ERR_CANCELED when
- * the upload was abandoned. data is the start of the piece. */
+ * the upload was abandoned. data is the start of the piece. commit, when set, is asked once all
+ * bytes are sent and before the PieceHash that makes the node keep the piece: it may block, and
+ * TS_ERR_CANCELED from it ends the upload without the node storing anything. */
 struct ul_piece_source {
     const uint8_t *data;
     ts_err (*wait)(void *ctx, size_t sent, size_t *avail, bool *complete);
+    ts_err (*commit)(void *ctx);
     void *ctx;
 };
 

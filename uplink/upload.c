@@ -2,7 +2,9 @@
  * Streaming upload. The caller's thread encrypts and erasure-codes (uplink/segment.c) straight
  * into the n piece buffers of a slot while one thread per piece stream (capped) sends each piece
  * as its stripes appear. A segment is "decided" when o pieces are stored (the rest are canceled:
- * long-tail cancellation) or when o can no longer be reached. The caller's thread commits decided
+ * long-tail cancellation) or when o can no longer be reached. At most o pieces at a time are
+ * committed (their PieceHash sent); a stream that has sent everything waits at the commit gate,
+ * so the canceled tail leaves no stored piece behind even when all nodes are equally fast. The caller's thread commits decided
  * segments in order, up to `parallelism` segments being in flight. A run (one remote segment) owns
  * a crew of joinable piece threads; its slot returns to the project when the upload and the last
  * piece thread let go of it. A committed run whose canceled tail streams are still winding down
@@ -56,6 +58,7 @@ struct run {
     atomic_bool cancel;
     int next_limit;
     int successes;
+    int committing; /* pieces past the commit gate whose receipt has not come back */
     int failures;
     int retries;     /* replacement nodes asked for */
     bool retry_busy; /* one RetryBeginSegmentPieces at a time: each builds on the last SegmentID */
@@ -193,9 +196,15 @@ static void run_retire(struct ul_upload *u, struct run *r)
     u->retired_count = kept;
 }
 
+/* One piece stream's view of its run: the source callbacks' context. */
+struct piece_ctx {
+    struct run *r;
+    bool holds_commit; /* passed the commit gate: counted in r->committing */
+};
+
 static ts_err source_wait(void *ctx, size_t sent, size_t *avail, bool *complete)
 {
-    struct run *r = ctx;
+    struct run *r = ((struct piece_ctx *)ctx)->r;
     pthread_mutex_lock(&r->mu);
     while (r->stripes_ready * r->share_size <= sent && !r->sealed && !atomic_load(&r->cancel)) {
         pthread_cond_wait(&r->cond, &r->mu);
@@ -205,6 +214,38 @@ static ts_err source_wait(void *ctx, size_t sent, size_t *avail, bool *complete)
     bool canceled = atomic_load(&r->cancel);
     pthread_mutex_unlock(&r->mu);
     return canceled ? TS_ERR_CANCELED : TS_OK;
+}
+
+/* The commit gate: a piece whose bytes are all sent asks the node to keep it only while fewer
+ * than o pieces are stored or on their way to be. The rest wait, and are canceled once o are
+ * stored, so on a network where every node is equally fast the long tail still ends as canceled
+ * temp files rather than n - o pieces nobody will ever list (garbage until GC finds it). A
+ * committing piece that fails makes room for a waiting one. */
+static ts_err commit_gate(void *ctx)
+{
+    struct piece_ctx *pc = ctx;
+    struct run *r = pc->r;
+    pthread_mutex_lock(&r->mu);
+    while (r->successes + r->committing >= r->o && !atomic_load(&r->cancel)) {
+        pthread_cond_wait(&r->cond, &r->mu);
+    }
+    bool canceled = atomic_load(&r->cancel);
+    if (!canceled) {
+        r->committing++;
+        pc->holds_commit = true;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return canceled ? TS_ERR_CANCELED : TS_OK;
+}
+
+/* Gives back a commit slot (mu held). */
+static void commit_release_locked(struct run *r, struct piece_ctx *pc)
+{
+    if (pc->holds_commit) {
+        pc->holds_commit = false;
+        r->committing--;
+        pthread_cond_broadcast(&r->cond);
+    }
 }
 
 /* Takes the next limit to upload, or -1 when there is none or the segment is decided. */
@@ -219,9 +260,10 @@ static int next_piece(struct run *r)
     return i;
 }
 
-static void piece_stored(struct run *r, int i, struct ts_buf *receipt)
+static void piece_stored(struct run *r, struct piece_ctx *pc, int i, struct ts_buf *receipt)
 {
     pthread_mutex_lock(&r->mu);
+    commit_release_locked(r, pc);
     r->receipts[i] = *receipt; /* moves ownership */
     ts_buf_init(receipt, TS_ORDER_LIMIT_ENCODED_MAX);
     if (++r->successes >= r->o) {
@@ -287,9 +329,10 @@ static ts_err piece_replace(struct run *r, int i, const struct ts_buf *segment_i
  * means the failure has been counted. The decision and the count happen under one lock, so
  * pieces failing together (several nodes dying at once) are not all refused a replacement by
  * counts that none of them had updated yet. */
-static bool piece_failed(struct run *r, int i, ts_err failure)
+static bool piece_failed(struct run *r, struct piece_ctx *pc, int i, ts_err failure)
 {
     pthread_mutex_lock(&r->mu);
+    commit_release_locked(r, pc);
     while (r->retry_busy && !atomic_load(&r->cancel)) {
         pthread_cond_wait(&r->cond, &r->mu);
     }
@@ -337,18 +380,24 @@ static void piece_thread(struct ul_worker *w)
     struct ts_buf receipt;
     ts_buf_init(&receipt, TS_ORDER_LIMIT_ENCODED_MAX);
     for (int i = next_piece(r); i >= 0;) {
-        struct ul_piece_source src = {.data = r->slot->pieces[i], .wait = source_wait, .ctx = r};
+        struct piece_ctx pc = {.r = r};
+        struct ul_piece_source src = {
+            .data = r->slot->pieces[i], .wait = source_wait, .commit = commit_gate, .ctx = &pc};
         ts_buf_clear(&receipt);
         ts_err err =
             ul_piece_upload(p->pool, &r->limits[i], r->piece_key, &src, &r->cancel, w, &receipt);
         if (err == TS_OK) {
-            piece_stored(r, i, &receipt);
+            piece_stored(r, &pc, i, &receipt);
         } else if (err != TS_ERR_CANCELED) {
             ts_log_debug(LOG, "piece failed segment=%u piece=%u err=%s", r->index,
                          r->limits[i].piece_num, ts_errname(err));
-            if (piece_failed(r, i, err)) {
+            if (piece_failed(r, &pc, i, err)) {
                 continue; /* the same piece, to its new node */
             }
+        } else {
+            pthread_mutex_lock(&r->mu);
+            commit_release_locked(r, &pc);
+            pthread_mutex_unlock(&r->mu);
         }
         i = next_piece(r);
     }

@@ -4,7 +4,8 @@
  * config keys: satellite keys through planet's settings (sim --set), node keys appended to each
  * node's config file (the nodes are restarted once).
  *   test_gc gc <ip_base>:
- *     objects kept and deleted (plus long-tail leftovers): after GC the deleted objects' pieces
+ *     objects kept and deleted: the canceled long tail leaves exactly o pieces per segment on the
+ *     nodes (the uplink commits at most o); after GC the deleted objects' pieces
  *     are in trash, every kept object still downloads byte for byte; RestoreTrash (one node
  *     through `tessera-satellite gc restore-trash`, the rest called with the satellite's
  *     identity) brings every trashed piece back; a node started 8 days in the future empties its
@@ -87,9 +88,8 @@ static int total(const char *area)
 }
 
 /* The pieces stored once every upload has settled on the nodes' side: an uplink returns when its
- * own streams end, while a node that already had a canceled long-tail piece in full may still
- * write and rename it. Waits until no node has a piece in temp/ and three counts ~0.3 s apart
- * agree. */
+ * own streams end, while a node may still be dropping a canceled piece's temp file. Waits until
+ * no node has a piece in temp/ and three counts ~0.3 s apart agree. */
 static int settled_total(const char *area)
 {
     int64_t deadline = e2e_now_s() + WAIT_MS / 1000;
@@ -287,6 +287,10 @@ static void scenario_gc(void)
         CHECK(err == UL_OK, "upload %s: %s (%s)", key, ul_errname(err), ul_error_detail());
     }
     int before = settled_total("blobs");
+    /* One segment per object, o = 8 of n = 10 pieces committed: the tail is canceled at the commit
+     * gate, before any node keeps it. */
+    CHECK(before == (KEEP + GONE) * 8, "%d pieces stored for %d one-segment objects at o = 8",
+          before, KEEP + GONE);
     for (int i = 0; i < GONE; i++) {
         char key[32];
         snprintf(key, sizeof key, "gone%d", i);
@@ -296,9 +300,7 @@ static void scenario_gc(void)
     int trashed = wait_trash_stable(GONE * 8 / 2);
     int after = total("blobs");
     printf("pieces before GC %d, after %d, trashed %d\n", before, after, trashed);
-    /* A long-tail piece landing later than the count is garbage too: more may be trashed, never
-     * fewer. */
-    CHECK(after + trashed >= before, "pieces vanished: %d + %d < %d", after, trashed, before);
+    CHECK(after + trashed == before, "pieces vanished: %d + %d != %d", after, trashed, before);
     CHECK(after >= KEEP * 8, "kept objects lost pieces: %d left", after);
     get_all_kept(pr);
 

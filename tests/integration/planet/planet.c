@@ -226,7 +226,6 @@ static int wait_ready(struct planet *p, int generation)
         int gen = -1;
         if (read_file(path, text, sizeof text) == 0 && sscanf(text, "ready %d", &gen) == 1 &&
             gen == generation) {
-            fprintf(stderr, "DEBUG wait_ready gen=%d text='%s' t=%lld\n", generation, text, now_ms());
             return 0;
         }
         if (sscanf(text, "failed %d", &gen) == 1 && gen == generation) {

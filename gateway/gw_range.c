@@ -161,8 +161,8 @@ void gw_iso_date_format(int64_t t, char out[48])
 
 ts_err gw_http_date_parse(const char *s, int64_t *out)
 {
-    static const char *const formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                          "%a %b %e %H:%M:%S %Y"};
+    static const char *const formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%a, %d %b %Y %H:%M:%S +0000",
+                                          "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
     if (strlen(s) > 64) {
         return TS_ERR_MALFORMED;
     }

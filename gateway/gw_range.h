@@ -38,7 +38,8 @@ enum gw_cond_result gw_cond_eval(const char *if_match, const char *if_none_match
 
 /* Writes "Sun, 06 Nov 1994 08:49:37 GMT" (30 bytes with NUL). */
 void gw_http_date_format(int64_t t, char out[48]);
-/* Parses the three HTTP date forms; TS_ERR_MALFORMED otherwise. */
+/* Parses the three HTTP date forms (and RFC 1123 with "+0000", as SigV2 clients send);
+ * TS_ERR_MALFORMED otherwise. */
 TS_WARN_UNUSED ts_err gw_http_date_parse(const char *s, int64_t *out);
 /* ISO 8601 as S3 XML writes it: "2009-10-12T17:50:30.000Z". */
 void gw_iso_date_format(int64_t t, char out[48]);

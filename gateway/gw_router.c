@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "crypto/hash.h"
 #include "gw_s3.h"
+#include "gw_sigv2.h"
 
 #define LOG "gw"
 /* Bodies from this size on have their MD5 computed on a side thread (gw_side.h): below it a
@@ -63,6 +64,7 @@ static ts_err address(struct gw_ctx *ctx)
         if (hlen > dlen + 1 && host[hlen - dlen - 1] == '.' &&
             strncasecmp(host + hlen - dlen, domain, dlen) == 0) {
             ctx->bucket = strndup(host, hlen - dlen - 1);
+            ctx->vhost = true;
             if (ctx->bucket == NULL || (*path && (ctx->key = strdup(path)) == NULL)) {
                 return TS_ERR_NOMEM;
             }
@@ -194,9 +196,65 @@ static const struct gw_op *select_op(struct gw_ctx *ctx)
 
 /* ---- authentication -------------------------------------------------------------------- */
 
+/* Parses SigV4, or SigV2 (whose key ID, presigned flag and unsigned payload go into ctx->auth
+ * so the body stage treats both alike). TS_ERR_NOT_FOUND: no credentials. */
+static ts_err auth_parse(struct gw_ctx *ctx, struct gw_sigv2_auth *v2, bool *is_v2)
+{
+    *is_v2 = false;
+    ts_err err = gw_sigv4_parse(&ctx->req, &ctx->auth);
+    if (err != TS_ERR_UNSUPPORTED_VERSION) {
+        return err;
+    }
+    err = gw_sigv2_parse(&ctx->req, v2);
+    if (err == TS_ERR_NOT_FOUND) {
+        return TS_ERR_UNSUPPORTED_VERSION; /* neither: some other scheme */
+    }
+    if (err == TS_OK) {
+        *is_v2 = true;
+        memset(&ctx->auth, 0, sizeof ctx->auth);
+        snprintf(ctx->auth.access_key_id, sizeof ctx->auth.access_key_id, "%s",
+                 v2->access_key_id);
+        ctx->auth.presigned = v2->presigned;
+        ctx->auth.payload = GW_PAYLOAD_UNSIGNED;
+    }
+    return err;
+}
+
+/* Answers an authentication failure with the S3 error clients branch on. */
+static void auth_refuse(struct gw_ctx *ctx, ts_err err)
+{
+    ctx->cred = NULL;
+    if (err == TS_ERR_AUTH_FAILED) {
+        gw_s3_error(ctx, GW_S3_SIGNATURE_MISMATCH, NULL);
+    } else if (err == TS_ERR_EXPIRED && ctx->auth.presigned) {
+        gw_s3_error(ctx, GW_S3_ACCESS_DENIED, "Request has expired");
+    } else if (err == TS_ERR_EXPIRED || err == TS_ERR_NOT_YET_VALID) {
+        gw_s3_error(ctx, GW_S3_TIME_SKEWED, NULL);
+    } else {
+        gw_s3_error(ctx, GW_S3_AUTH_HEADER_MALFORMED, NULL);
+    }
+}
+
+/* What was signed, for a client author comparing with their own (debug log level only). */
+static void log_signed_text(const struct gw_ctx *ctx, const struct gw_sigv2_auth *v2)
+{
+    struct ts_buf text;
+    ts_buf_init(&text, GW_URI_MAX * 8);
+    ts_err err = v2 != NULL ? gw_sigv2_string_to_sign(&ctx->req, v2,
+                                                      ctx->vhost ? ctx->bucket : NULL, &text)
+                            : gw_sigv4_canonical_request(&ctx->req, &ctx->auth, &text);
+    if (err == TS_OK && ts_buf_reserve(&text, 0) == TS_OK) {
+        ts_log_debug(LOG, "signature mismatch req=%s signed=\"%s\"", ctx->request_id,
+                     (const char *)text.data);
+    }
+    ts_buf_release(&text);
+}
+
 static bool authenticate(struct gw_ctx *ctx)
 {
-    ts_err err = gw_sigv4_parse(&ctx->req, &ctx->auth);
+    struct gw_sigv2_auth v2;
+    bool is_v2 = false;
+    ts_err err = auth_parse(ctx, &v2, &is_v2);
     if (err == TS_ERR_NOT_FOUND) {
         gw_s3_error(ctx, GW_S3_ACCESS_DENIED,
                     "Anonymous access is not supported; sign the "
@@ -204,7 +262,8 @@ static bool authenticate(struct gw_ctx *ctx)
         return false;
     }
     if (err == TS_ERR_UNSUPPORTED_VERSION) {
-        gw_s3_error(ctx, GW_S3_NOT_IMPLEMENTED, "Only AWS Signature Version 4 is supported.");
+        gw_s3_error(ctx, GW_S3_NOT_IMPLEMENTED,
+                    "Only AWS Signature Versions 4 and 2 are supported.");
         return false;
     }
     if (err != TS_OK) {
@@ -222,32 +281,18 @@ static bool authenticate(struct gw_ctx *ctx)
         gw_s3_error(ctx, err == TS_ERR_BUSY ? GW_S3_SERVICE_UNAVAILABLE : GW_S3_INTERNAL, NULL);
         return false;
     }
-    err = gw_sigv4_verify(&ctx->req, &ctx->auth, ctx->cred->secret, ts_time_now_s());
+    int64_t now = ts_time_now_s();
+    err = is_v2 ? gw_sigv2_verify(&ctx->req, &v2, ctx->vhost ? ctx->bucket : NULL,
+                                  ctx->cred->secret, now)
+                : gw_sigv4_verify(&ctx->req, &ctx->auth, ctx->cred->secret, now);
     if (err == TS_OK) {
         ctx->authenticated = true;
         return true;
     }
     if (err == TS_ERR_AUTH_FAILED && ts_log_get_level() == TS_LOG_DEBUG) {
-        /* what we signed, for a client author comparing with their canonical request */
-        struct ts_buf canon;
-        ts_buf_init(&canon, GW_URI_MAX * 8);
-        if (gw_sigv4_canonical_request(&ctx->req, &ctx->auth, &canon) == TS_OK &&
-            ts_buf_reserve(&canon, 0) == TS_OK) {
-            ts_log_debug(LOG, "signature mismatch req=%s canonical_request=\"%s\"", ctx->request_id,
-                         (const char *)canon.data);
-        }
-        ts_buf_release(&canon);
+        log_signed_text(ctx, is_v2 ? &v2 : NULL);
     }
-    ctx->cred = NULL;
-    if (err == TS_ERR_AUTH_FAILED) {
-        gw_s3_error(ctx, GW_S3_SIGNATURE_MISMATCH, NULL);
-    } else if (err == TS_ERR_EXPIRED && ctx->auth.presigned) {
-        gw_s3_error(ctx, GW_S3_ACCESS_DENIED, "Request has expired");
-    } else if (err == TS_ERR_EXPIRED || err == TS_ERR_NOT_YET_VALID) {
-        gw_s3_error(ctx, GW_S3_TIME_SKEWED, NULL);
-    } else {
-        gw_s3_error(ctx, GW_S3_AUTH_HEADER_MALFORMED, NULL);
-    }
+    auth_refuse(ctx, err);
     return false;
 }
 

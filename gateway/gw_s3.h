@@ -109,7 +109,8 @@ struct gw_ctx {
     const struct gw_cred *cred; /* authenticated tenant (NULL: anonymous endpoints) */
     char *bucket;               /* decoded; NULL when the request names none */
     char *key;                  /* decoded; NULL when the request names none */
-    struct gw_sigv4_auth auth;
+    bool vhost;                 /* the bucket came from the Host header */
+    struct gw_sigv4_auth auth;  /* SigV2 requests fill access_key_id, presigned, payload */
     bool authenticated;
 
     /* body */

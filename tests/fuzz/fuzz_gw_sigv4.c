@@ -4,9 +4,9 @@
  *   Name: value\n ...   (headers)
  *   \n
  *   body
- * The URI goes through the path/query parser, the headers through SigV4 parsing, canonicalization
- * and verification (fixed secret and clock), Range and conditional parsing; the body through the
- * aws-chunked decoder and the XML scanner used for DeleteObjects/CompleteMultipartUpload.
+ * The URI goes through the path/query parser, the headers through SigV4 and SigV2 parsing,
+ * canonicalization and verification (fixed secret and clock), Range and conditional parsing;
+ * the body through the aws-chunked decoder and the XML scanner used for DeleteObjects/CompleteMultipartUpload.
  * Nothing may crash, leak or read out of bounds.
  */
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #include "gw_chunked.h"
 #include "gw_range.h"
 #include "gw_req.h"
+#include "gw_sigv2.h"
 #include "gw_sigv4.h"
 #include "gw_xml.h"
 
@@ -113,6 +114,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&a, 0, sizeof a);
     if (err == TS_OK && gw_sigv4_parse(&req, &a) == TS_OK) {
         IGNORE(gw_sigv4_verify(&req, &a, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 1369353600));
+    }
+    struct gw_sigv2_auth a2;
+    if (err == TS_OK && gw_sigv2_parse(&req, &a2) == TS_OK) {
+        IGNORE(gw_sigv2_verify(&req, &a2, (size & 1) ? "bucket" : NULL,
+                               "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 1175024202));
     }
     struct gw_range r;
     IGNORE(gw_range_parse(gw_req_header(&req, "range"), 1000, &r));

@@ -18,21 +18,12 @@
 #include "gw_chunked.h"
 #include "gw_req.h"
 #include "gw_sigv4.h"
+#include "gw_test_req.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define AKID "AKIAIOSFODNN7EXAMPLE"
 #define EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define T_2013 1369353600 /* 20130524T000000Z */
-
-static void req_build(struct gw_req *r, const char *method, const char *uri,
-                      const char *const *headers)
-{
-    gw_req_init(r, method);
-    assert_int_equal(gw_req_parse_uri(r, uri), TS_OK);
-    for (size_t i = 0; headers[i] != NULL; i += 2) {
-        assert_int_equal(gw_req_add_header(r, headers[i], headers[i + 1]), TS_OK);
-    }
-}
 
 static char *auth_header(const char *signed_headers, const char *sig)
 {

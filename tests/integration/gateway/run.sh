@@ -110,6 +110,9 @@ $AWS s3 ls s3://cli-bucket/dir/ | grep " 20000000 mid.bin" >/dev/null
 $AWS s3 ls s3://cli-bucket | grep "PRE dir/" >/dev/null
 $AWS s3 cp s3://cli-bucket/dir/mid.bin "$T/mid.out" >/dev/null
 cmp "$T/mid.bin" "$T/mid.out"
+# aws s3 presign: SigV2 query auth with awscli 1.x, SigV4 with 2.x; either must download.
+curl -fsS -o "$T/presigned.out" "$($AWS s3 presign s3://cli-bucket/dir/small.bin --expires-in 300)"
+cmp "$T/small.bin" "$T/presigned.out"
 $AWS s3api copy-object --bucket cli-bucket --key copy.bin --copy-source cli-bucket/dir/small.bin >/dev/null
 $AWS s3 cp s3://cli-bucket/copy.bin "$T/copy.out" >/dev/null
 cmp "$T/small.bin" "$T/copy.out"

@@ -246,6 +246,15 @@ static void cred_free(struct gw_cred *c)
     }
 }
 
+void gw_creds_trim(struct gw_creds *s, int idle_ms)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->count; i++) {
+        ul_project_trim(s->items[i]->project, idle_ms);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 void gw_creds_free(struct gw_creds *s)
 {
     if (s == NULL) {

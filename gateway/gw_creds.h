@@ -41,6 +41,10 @@ TS_WARN_UNUSED ts_err gw_creds_open(const char *dir, struct gw_creds **out);
 /* Closes every project, wipes secrets. NULL is a no-op. */
 void gw_creds_free(struct gw_creds *s);
 
+/* Gives back the segment buffers every cached project has not used for idle_ms
+ * (ul_project_trim), so a past burst of transfers does not stay resident. */
+void gw_creds_trim(struct gw_creds *s, int idle_ms);
+
 /* Registers grant. akid / secret may be NULL (generated) or given (single-tenant mode with
  * chosen credentials: 3..128 printable characters without '/'). The grant is parsed first
  * (TS_ERR_MALFORMED when it is not a grant). With a directory the record is written durably

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "base/buf.h"
@@ -28,6 +29,8 @@
 #include "gw_s3.h"
 
 #define LOG "gw"
+/* How often the main thread hands back transfer buffers idle that long (seconds). */
+#define GW_TRIM_INTERVAL_S 30
 
 struct args {
     const char *cmd, *listen, *store, *access, *access_file, *akid, *secret, *domain, *public_url,
@@ -187,6 +190,20 @@ static ts_err single_tenant(const struct args *a, struct gw_creds *creds)
     return err;
 }
 
+/* Waits for a stop signal; meanwhile, every GW_TRIM_INTERVAL_S, hands back the upload and
+ * download buffers idle for that long. */
+static int wait_for_stop(const sigset_t *stop, struct gw_creds *creds)
+{
+    for (;;) {
+        struct timespec interval = {GW_TRIM_INTERVAL_S, 0};
+        int sig = sigtimedwait(stop, NULL, &interval);
+        if (sig > 0) {
+            return sig;
+        }
+        gw_creds_trim(creds, GW_TRIM_INTERVAL_S * 1000);
+    }
+}
+
 static int cmd_run(const struct args *a)
 {
     char host[64];
@@ -221,8 +238,7 @@ static int cmd_run(const struct args *a)
         }
     }
     if (err == TS_OK) {
-        int sig = 0;
-        sigwait(&stop, &sig);
+        int sig = wait_for_stop(&stop, srv.creds);
         ts_log_info(LOG, "stopping signal=%d", sig);
     } else {
         fprintf(stderr, "tessera-gateway: cannot start: %s\n", ts_strerror(err));

@@ -28,6 +28,10 @@ struct ts_ec;
 /* Buffer slots a project keeps for reuse, and the most it has at once across uploads and
  * downloads; acquiring past it waits for a slot to come back. */
 #define UL_SLOTS_MAX 8
+/* Free slots kept however long they sit unused (an upload's default parallelism), and how long
+ * any further one may sit before its memory goes back to the system. */
+#define UL_SLOTS_KEPT 2
+#define UL_SLOT_IDLE_MS 30000
 /* Piece streams (threads) per segment unless configured. */
 #define UL_PIECE_STREAMS_DEFAULT 120
 #define UL_PIECE_STREAMS_MAX 256
@@ -58,7 +62,8 @@ struct ul_slot {
     uint8_t **pieces; /* count buffers */
     int count;
     size_t piece_cap;
-    struct ul_slot *next; /* in the project's free list */
+    int64_t idle_since_ms; /* monotonic time it came back to the free list */
+    struct ul_slot *next;  /* in the project's free list (most recently released first) */
 };
 
 /* ---- Project ---- */
@@ -78,7 +83,6 @@ struct ul_project {
     pthread_cond_t cond;
     struct ul_slot *free_slots;
     int slots_out;    /* slots handed out */
-    int slots_total;  /* slots allocated (free + out) */
     int threads_live; /* worker threads started and not yet joined */
 };
 

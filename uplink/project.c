@@ -100,6 +100,15 @@ static void slot_free(struct ul_slot *s)
     free(s);
 }
 
+static void slots_free_list(struct ul_slot *s)
+{
+    while (s != NULL) {
+        struct ul_slot *next = s->next;
+        slot_free(s);
+        s = next;
+    }
+}
+
 void ul_project_close(struct ul_project *p)
 {
     if (p == NULL) {
@@ -112,11 +121,8 @@ void ul_project_close(struct ul_project *p)
         pthread_cond_wait(&p->cond, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
-    while (p->free_slots != NULL) {
-        struct ul_slot *s = p->free_slots;
-        p->free_slots = s->next;
-        slot_free(s);
-    }
+    slots_free_list(p->free_slots);
+    p->free_slots = NULL;
     ts_rpc_pool_free(p->pool);
     ts_identity_free(p->identity);
     if (p->api_key != NULL) {
@@ -188,17 +194,51 @@ ts_err ul_slot_acquire(struct ul_project *p, int count, size_t piece_cap, struct
     return TS_OK;
 }
 
+/* Unlinks the free slots past the first UL_SLOTS_KEPT that have been idle idle_ms or longer
+ * (mu held); the caller frees them without the lock. */
+static struct ul_slot *slots_take_idle_locked(struct ul_project *p, int64_t idle_ms)
+{
+    int64_t now = ts_monotonic_ms();
+    struct ul_slot *drop = NULL, **link = &p->free_slots;
+    for (int kept = 0; *link != NULL;) {
+        struct ul_slot *s = *link;
+        if (kept < UL_SLOTS_KEPT || now - s->idle_since_ms < idle_ms) {
+            kept++;
+            link = &s->next;
+        } else {
+            *link = s->next;
+            s->next = drop;
+            drop = s;
+        }
+    }
+    return drop;
+}
+
 void ul_slot_release(struct ul_project *p, struct ul_slot *slot)
 {
     if (slot == NULL) {
         return;
     }
     pthread_mutex_lock(&p->mu);
+    slot->idle_since_ms = ts_monotonic_ms();
     slot->next = p->free_slots;
     p->free_slots = slot;
     p->slots_out--;
+    struct ul_slot *idle = slots_take_idle_locked(p, UL_SLOT_IDLE_MS);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
+    slots_free_list(idle);
+}
+
+void ul_project_trim(struct ul_project *p, int idle_ms)
+{
+    if (p == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    struct ul_slot *idle = slots_take_idle_locked(p, idle_ms < 0 ? 0 : idle_ms);
+    pthread_mutex_unlock(&p->mu);
+    slots_free_list(idle);
 }
 
 /* ------------------------------------------------------------------------------------------ */

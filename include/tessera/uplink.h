@@ -154,6 +154,12 @@ struct ul_stats {
 /* Fills *out. Thread-safe, no I/O. */
 void ul_project_stats(struct ul_project *project, struct ul_stats *out);
 
+/* Gives back to the system the segment buffers (beyond the two always kept) that no transfer
+ * has used for idle_ms milliseconds; 0 = all of them. A project does this by itself when a
+ * buffer comes back after 30 s of idleness of others; a long-lived process (a gateway) calls it
+ * now and then so a past burst does not stay resident. Thread-safe, no I/O; NULL is a no-op. */
+void ul_project_trim(struct ul_project *project, int idle_ms);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Buckets (names are 3..63 characters: lower-case letters, digits, '-' and '.')              */
 

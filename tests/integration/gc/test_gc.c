@@ -472,7 +472,7 @@ static void scenario_gexit(void)
     /* No new pieces for the exiting node. */
     int held = node_files(exiting, "blobs");
     for (int i = 0; i < 2; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "after%d", i);
         ul_err err = e2e_put(pr, "gxb", key, OBJECT_SIZE, 20 + (uint64_t)i, NULL, NULL);
         CHECK(err == UL_OK, "upload %s: %s", key, ul_errname(err));

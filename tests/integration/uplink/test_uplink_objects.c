@@ -303,6 +303,44 @@ static void scenario_retries(struct ul_project *pr)
     get_ok(pr, "retry", "obj", size, 77);
 }
 
+/* Three uploads at once hold three buffer slots; once they are committed the project keeps them
+ * for reuse, and ul_project_trim hands back all but two. Uploads work as before afterwards. */
+static void scenario_trim(struct ul_project *pr)
+{
+    CHECK_OK(ul_bucket_create(pr, "trim", NULL));
+    struct ul_upload *u[3] = {NULL};
+    uint8_t *buf = malloc(MiB);
+    CHECK(buf != NULL, "malloc");
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "t%d", i);
+        CHECK_OK(ul_upload_begin(pr, "trim", key, NULL, &u[i]));
+        e2e_fill(buf, MiB, 90 + (uint64_t)i, 0);
+        CHECK_OK(ul_upload_write(u[i], buf, MiB));
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ul_upload_commit(u[i], NULL));
+    }
+    free(buf);
+    struct ul_stats st;
+    ul_project_stats(pr, &st);
+    CHECK(st.buffer_slots >= 3, "three concurrent uploads held %llu slots",
+          (unsigned long long)st.buffer_slots);
+    ul_project_trim(pr, 60000);
+    ul_project_stats(pr, &st);
+    CHECK(st.buffer_slots >= 3, "slots idle for less than a minute were freed: %llu left",
+          (unsigned long long)st.buffer_slots);
+    ul_project_trim(pr, 0);
+    ul_project_stats(pr, &st);
+    CHECK(st.buffer_slots == 2, "after trim %llu slots are kept, not 2",
+          (unsigned long long)st.buffer_slots);
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "t%d", i);
+        get_ok(pr, "trim", key, MiB, 90 + (uint64_t)i);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2) {
@@ -325,8 +363,9 @@ int main(int argc, char **argv)
     scenario_multipart(pr);
     scenario_copy_move(pr);
     scenario_retries(pr);
+    scenario_trim(pr);
     ul_project_close(pr);
     planet_stop(&e2e_planet);
-    printf("ok: multipart, copy/move, retries\n");
+    printf("ok: multipart, copy/move, retries, buffer trim\n");
     return 0;
 }

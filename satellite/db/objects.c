@@ -53,6 +53,26 @@ static ts_err read_object(struct ts_db_stmt *st, struct sat_object *o)
     return err;
 }
 
+/* Hands each row of st to fn (through o, the caller's buffer) until the rows end, fn sets
+ * *stop or an error occurs. */
+static ts_err each_object(struct ts_db_stmt *st, struct sat_object *o, sat_object_fn fn, void *ctx)
+{
+    ts_err err = TS_OK;
+    bool stop = false;
+    while (err == TS_OK && !stop) {
+        bool row = false;
+        err = ts_db_stmt_step(st, &row);
+        if (err != TS_OK || !row) {
+            break;
+        }
+        err = read_object(st, o);
+        if (err == TS_OK) {
+            err = fn(o, ctx, &stop);
+        }
+    }
+    return err;
+}
+
 /* Runs a prepared single-row object query into out. */
 static ts_err fetch_one(struct ts_db_stmt *st, ts_err prep_err, struct sat_object *out)
 {
@@ -267,17 +287,8 @@ ts_err sat_db_objects_scan(struct ts_db_conn *c, const uint8_t project[SAT_ID_SI
     }
     ts_err err = sat_sql_prepare(c, sql, &st, "bbbbii", ID_ARG(project), bucket, bucket_len, start,
                                  start_len, end, end_len, (int64_t)(end != NULL), (int64_t)limit);
-    bool stop = false;
-    while (err == TS_OK && !stop) {
-        bool row = false;
-        err = ts_db_stmt_step(st, &row);
-        if (err != TS_OK || !row) {
-            break;
-        }
-        err = read_object(st, o);
-        if (err == TS_OK) {
-            err = fn(o, ctx, &stop);
-        }
+    if (err == TS_OK) {
+        err = each_object(st, o, fn, ctx);
     }
     ts_db_stmt_free(st);
     free(o);
@@ -383,17 +394,8 @@ ts_err sat_db_objects_pending_scan(struct ts_db_conn *c, const uint8_t project[S
             &st, "bbbibbii", ID_ARG(project), bucket, bucket_len, prefix, prefix_len,
             (int64_t)bounded, end, end_len, cursor_key, cursor_len, cursor_version, (int64_t)limit);
     }
-    bool stop = false;
-    while (err == TS_OK && !stop) {
-        bool row = false;
-        err = ts_db_stmt_step(st, &row);
-        if (err != TS_OK || !row) {
-            break;
-        }
-        err = read_object(st, o);
-        if (err == TS_OK) {
-            err = fn(o, ctx, &stop);
-        }
+    if (err == TS_OK) {
+        err = each_object(st, o, fn, ctx);
     }
     ts_db_stmt_free(st);
     free(o);

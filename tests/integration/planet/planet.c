@@ -627,6 +627,21 @@ int planet_node_first_piece(const struct planet *p, int index, char *out)
     return 0;
 }
 
+int planet_log_count(const struct planet *p, const char *log, const char *needle)
+{
+    char path[PLANET_PATH_MAX + 96], line[2048];
+    snprintf(path, sizeof path, "%s/logs/%.64s", p->dir, log);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        n += strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
 /* In a child: every NAME=value line of path into the environment. */
 static void load_env_file(const char *path)
 {

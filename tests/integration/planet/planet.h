@@ -86,6 +86,8 @@ void planet_node_storage(const struct planet *p, int index, char *out);
 int planet_node_piece_count(const struct planet *p, int index);
 /* Writes the path of the first piece file of node index into out; 0 if found. */
 int planet_node_first_piece(const struct planet *p, int index, char *out);
+/* Lines of logs/<log> (e.g. "satellite.log") that contain needle; 0 when the log is missing. */
+int planet_log_count(const struct planet *p, const char *log, const char *needle);
 
 /* Runs a satellite admin command (`tessera-satellite <args> --dir <satellite dir>`), stdout into
  * out (NUL-terminated, trailing newline removed). Returns the exit status (0 = ok). */

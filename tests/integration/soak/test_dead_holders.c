@@ -137,20 +137,10 @@ static void make_stale(const int *nodes, int count)
     free(cfg);
 }
 
-/* Lines of the satellite log that record a retry round (satellite/metainfo/read.c). */
+/* Retry rounds the satellite served (DownloadObject with exclusions, satellite/metainfo/read.c). */
 static int retry_rounds_logged(void)
 {
-    char path[PLANET_PATH_MAX + 64], line[2048];
-    snprintf(path, sizeof path, "%s/logs/satellite.log", e2e_planet.dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-        n += strstr(line, "download retry") != NULL;
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return n;
+    return planet_log_count(&e2e_planet, "satellite.log", "download retry");
 }
 
 static void get_ok(struct ul_project *pr, const char *key, uint64_t offset, int64_t length,

@@ -317,17 +317,7 @@ static void wait_repaired(int64_t timeout_ms)
 /* Retry rounds the satellite served (DownloadObject with exclusions, satellite/metainfo/read.c). */
 static int retry_rounds_logged(void)
 {
-    char path[PLANET_PATH_MAX + 64], line[2048];
-    snprintf(path, sizeof path, "%s/logs/satellite.log", e2e_planet.dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-        n += strstr(line, "download retry") != NULL;
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return n;
+    return planet_log_count(&e2e_planet, "satellite.log", "download retry");
 }
 
 static void print_status(void)
